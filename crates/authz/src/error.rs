@@ -1,0 +1,143 @@
+//! Why B was not accepted. Each variant maps to one stable code of the gateway's API (documented on
+//! the variant); `Display` is the problem's `detail` in plain words and never contains a token, a
+//! secret, a claim value or a URL.
+
+/// A refused or undecidable authorization.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthzError {
+    /// `invalid_authorization` (401): the policy needs B and the request carries none.
+    #[error("authorization token missing")]
+    Missing,
+    /// `invalid_authorization` (401): B failed one of this crate's checks, named by [`Check`].
+    #[error("authorization {0}")]
+    Invalid(#[from] Check),
+    /// `invalid_authorization` (401): the gateway's Entra verifier refused B; `detail` is its words
+    /// ("token expired"), `reason` its label.
+    #[error("authorization {detail}")]
+    Refused { reason: &'static str, detail: String },
+    /// `user_mismatch` (403): B is valid but belongs to another user or Entra tenant than A1.
+    #[error("authorization token belongs to another user")]
+    UserMismatch,
+    /// `invalid_authorization` (401): the tenant's webhook answered `{"allow": false}`.
+    #[error("denied by the tenant's authorization service")]
+    Denied,
+    /// `upstream_unavailable` (503): the webhook could not give an answer; we fail closed.
+    #[error("authorization service unavailable")]
+    ServiceUnavailable(ServiceFailure),
+    /// `upstream_unavailable` (503): no usable key to check B with (key set unreachable and no
+    /// last-known-good key, or the Entra verifier could not reach its keys).
+    #[error("authorization signing keys unavailable")]
+    KeysUnavailable,
+}
+
+/// The check of B that failed; the text completes "authorization …".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Check {
+    #[error("token is malformed: {0}")]
+    Malformed(&'static str),
+    #[error("token header not accepted: {0}")]
+    Header(&'static str),
+    #[error("signing algorithm not accepted")]
+    Algorithm,
+    #[error("token signed with an unknown key")]
+    UnknownKey,
+    #[error("signing key not accepted: {0}")]
+    Key(&'static str),
+    #[error("token signature is invalid")]
+    Signature,
+    #[error("issuer not accepted")]
+    Issuer,
+    #[error("audience not accepted")]
+    Audience,
+    #[error("token expired")]
+    Expired,
+    #[error("token not yet valid")]
+    NotYetValid,
+    #[error("token lifetime too long")]
+    LifetimeTooLong,
+    /// The claim's name (from the policy, never from the token).
+    #[error("token lacks claim {0}")]
+    MissingClaim(String),
+    #[error("claim {0} is malformed")]
+    BadClaim(String),
+    #[error("claim {0} does not have the required value")]
+    ClaimMismatch(String),
+}
+
+/// Why the webhook gave no answer; kept for logs, never shown to the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceFailure {
+    /// Connection refused, TLS or DNS failure, a broken answer stream.
+    Unreachable,
+    /// No complete answer within the policy's timeout.
+    Timeout,
+    /// Any status but 200 (redirects are not followed).
+    Status(u16),
+    /// 200, but not `{"allow": <bool>}`, or too large.
+    Malformed,
+}
+
+impl AuthzError {
+    /// The stable error code of the gateway's API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Missing | Self::Invalid(_) | Self::Refused { .. } | Self::Denied => "invalid_authorization",
+            Self::UserMismatch => "user_mismatch",
+            Self::ServiceUnavailable(_) | Self::KeysUnavailable => "upstream_unavailable",
+        }
+    }
+
+    /// The HTTP status that goes with [`code`](Self::code).
+    pub fn status(&self) -> u16 {
+        match self.code() {
+            "user_mismatch" => 403,
+            "upstream_unavailable" => 503,
+            _ => 401,
+        }
+    }
+
+    /// A short, bounded label for logs and metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::Invalid(check) => check.reason(),
+            Self::Refused { reason, .. } => reason,
+            Self::UserMismatch => "user_mismatch",
+            Self::Denied => "denied",
+            Self::ServiceUnavailable(failure) => failure.reason(),
+            Self::KeysUnavailable => "keys_unavailable",
+        }
+    }
+}
+
+impl Check {
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Malformed(_) => "malformed",
+            Self::Header(_) => "header",
+            Self::Algorithm => "algorithm",
+            Self::UnknownKey => "unknown_key",
+            Self::Key(_) => "key",
+            Self::Signature => "signature",
+            Self::Issuer => "issuer",
+            Self::Audience => "audience",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::LifetimeTooLong => "lifetime",
+            Self::MissingClaim(_) => "missing_claim",
+            Self::BadClaim(_) => "bad_claim",
+            Self::ClaimMismatch(_) => "claim_mismatch",
+        }
+    }
+}
+
+impl ServiceFailure {
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Unreachable => "webhook_unreachable",
+            Self::Timeout => "webhook_timeout",
+            Self::Status(_) => "webhook_status",
+            Self::Malformed => "webhook_malformed",
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! The dev Entra issuer: `login.microsoftonline.com` under one base URL.
+//!
+//! It serves the v1 and v2 OpenID metadata documents and key sets for any GUID tenant,
+//! `organizations` and `common`, naming the same issuers real Entra names, so the gateway runs
+//! unchanged with `ACSGW_ENTRA_AUTHORITY_HOST` pointing here. On top of that it mints every token a
+//! test needs, good or bad (`POST /dev/tokens`), rotates its signing key on demand
+//! (`POST /dev/keys:rotate`) and runs the client-credentials grant for registered clients
+//! (`POST /{tenant}/oauth2/v2.0/token`, and the v1 `/{tenant}/oauth2/token`).
+//!
+//! Everything is in memory and lives as long as the [`DevIssuer`]; it is a test double, and is never
+//! linked into the gateway binary (a token minter in production would be a hole).
+
+mod cert;
+mod claims;
+mod clients;
+mod jws;
+mod keys;
+mod mint;
+mod routes;
+mod server;
+mod tenant;
+
+use std::sync::{
+    Arc, Mutex, PoisonError,
+    atomic::{AtomicU64, Ordering},
+};
+
+use uuid::Uuid;
+
+pub use self::{
+    claims::TokenVersion,
+    mint::{DEFAULT_AUDIENCE, DEFAULT_LIFETIME_SECONDS, DEFAULT_SCOPES, MintError, MintRequest, Signing},
+    server::RunningIssuer,
+    tenant::TenantSegment,
+};
+use self::{
+    clients::ClientRegistry,
+    keys::{IssuerKey, KeyRing},
+};
+
+/// The issuer's state: signing keys, registered clients and counters. Cheap to clone; clones share
+/// everything, so a test can keep one while the server uses another.
+#[derive(Clone)]
+pub struct DevIssuer {
+    state: Arc<State>,
+}
+
+struct State {
+    keys: KeyRing,
+    /// The key behind [`Signing::UnknownKey`]: generated on first use, never published.
+    rogue: Mutex<Option<Arc<IssuerKey>>>,
+    clients: ClientRegistry,
+    key_set_fetches: AtomicU64,
+}
+
+impl DevIssuer {
+    /// Generates the first RSA-2048 signing key (a fraction of a second; do it before serving).
+    pub fn new() -> anyhow::Result<Self> {
+        let state = State {
+            keys: KeyRing::new(IssuerKey::generate()?),
+            rogue: Mutex::new(None),
+            clients: ClientRegistry::default(),
+            key_set_fetches: AtomicU64::new(0),
+        };
+        Ok(Self { state: Arc::new(state) })
+    }
+
+    /// Serves on an already-bound listener (port 0 in tests); returns once it accepts connections.
+    pub async fn start(self, listener: std::net::TcpListener) -> anyhow::Result<RunningIssuer> {
+        server::start(self, listener)
+    }
+
+    /// Mints a token directly, exactly as `POST /dev/tokens` does. Tokens name Entra's real issuers
+    /// (`https://sts.windows.net/{tid}/`, `https://login.microsoftonline.com/{tid}/v2.0`), never the
+    /// dev issuer's address, so the issuer's own URL plays no part. May generate an RSA key on first use of [`Signing::UnknownKey`], so it can block briefly.
+    pub fn mint(&self, request: &MintRequest) -> Result<String, MintError> {
+        let current = self.state.keys.current();
+        mint::mint(request, chrono::Utc::now().timestamp(), &current, || self.rogue_key())
+    }
+
+    /// Publishes a new key, then signs with it (as `POST /dev/keys:rotate`). The previous keys stay
+    /// published (the three newest in all) unless `retire_old`. Returns the new `kid`.
+    /// Generates an RSA key, so it blocks for a fraction of a second.
+    pub fn rotate(&self, retire_old: bool) -> anyhow::Result<String> {
+        self.rotate_and_list(retire_old).map(|(kid, _)| kid)
+    }
+
+    /// Registers a confidential client for the client-credentials token endpoint in `tenant`,
+    /// replacing any earlier secret for it. Only a digest of the secret is kept.
+    pub fn register_client(&self, tenant: Uuid, client_id: Uuid, client_secret: &str) {
+        self.state.clients.register(tenant, client_id, client_secret);
+    }
+
+    /// The stable object id the issuer gives `client_id`'s service principal in `tenant` (the `oid`
+    /// and `sub` of its client-credentials tokens).
+    pub fn service_principal_id(tenant: Uuid, client_id: Uuid) -> Uuid {
+        claims::service_principal_id(tenant, client_id)
+    }
+
+    /// The `kid`s published now, newest (the signing key) first.
+    pub fn published_kids(&self) -> Vec<String> {
+        self.state.keys.published().iter().map(|key| key.kid().to_owned()).collect()
+    }
+
+    /// How many times a JWKS document (v1 or v2, any tenant) has been served.
+    pub fn key_set_fetches(&self) -> u64 {
+        self.state.key_set_fetches.load(Ordering::Relaxed)
+    }
+
+    /// Rotation for the HTTP route, which also reports the published set.
+    fn rotate_and_list(&self, retire_old: bool) -> anyhow::Result<(String, Vec<String>)> {
+        let key = IssuerKey::generate()?;
+        let kid = key.kid().to_owned();
+        let published = self.state.keys.rotate(key, retire_old);
+        tracing::debug!(%kid, retire_old, published = published.len(), "Rotated the dev signing key");
+        Ok((kid, published))
+    }
+
+    fn rogue_key(&self) -> anyhow::Result<Arc<IssuerKey>> {
+        let mut rogue = self.state.rogue.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(key) = rogue.as_ref() {
+            return Ok(Arc::clone(key));
+        }
+        let key = Arc::new(IssuerKey::generate()?);
+        *rogue = Some(Arc::clone(&key));
+        Ok(key)
+    }
+
+    fn count_key_set_fetch(&self) {
+        self.state.key_set_fetches.fetch_add(1, Ordering::Relaxed);
+    }
+}

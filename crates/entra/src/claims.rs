@@ -1,0 +1,211 @@
+//! The claim rules of an Entra access token, checked after its signature: version and issuer form,
+//! audience, lifetime, scopes, and the bindings to the claimed user, app and tenant.
+
+use jose::json::JsonObject;
+use uuid::Uuid;
+
+use crate::Rejection;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenVersion {
+    V1,
+    V2,
+}
+
+impl TokenVersion {
+    pub fn from_claims(claims: &JsonObject) -> Result<Self, Rejection> {
+        match claims.get("ver").and_then(|v| v.as_str()) {
+            Some("1.0") => Ok(Self::V1),
+            Some("2.0") => Ok(Self::V2),
+            Some(_) => Err(Rejection::Version),
+            None => Err(Rejection::MissingClaim("ver")),
+        }
+    }
+
+    /// The claim naming the client app: `appid` in v1, `azp` in v2; the other must be absent.
+    pub fn app_claim(self) -> (&'static str, &'static str) {
+        match self {
+            Self::V1 => ("appid", "azp"),
+            Self::V2 => ("azp", "appid"),
+        }
+    }
+}
+
+pub fn string<'a>(claims: &'a JsonObject, name: &'static str) -> Result<&'a str, Rejection> {
+    match claims.get(name) {
+        None => Err(Rejection::MissingClaim(name)),
+        Some(value) => value.as_str().ok_or(Rejection::BadClaim(name)),
+    }
+}
+
+/// A GUID claim in Entra's one form (36 characters, hyphenated), compared as a GUID.
+pub fn guid(claims: &JsonObject, name: &'static str) -> Result<Uuid, Rejection> {
+    let value = string(claims, name)?;
+    if value.len() != 36 {
+        return Err(Rejection::BadClaim(name));
+    }
+    Uuid::try_parse(value).map_err(|_| Rejection::BadClaim(name))
+}
+
+fn seconds(claims: &JsonObject, name: &'static str) -> Result<i64, Rejection> {
+    let value = claims.get(name).ok_or(Rejection::MissingClaim(name))?;
+    value.as_i64().or_else(|| value.as_f64().map(|f| f as i64)).ok_or(Rejection::BadClaim(name))
+}
+
+/// The time window of a token, checked with a leeway and a maximum lifetime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetime {
+    pub not_before: i64,
+    pub expires_at: i64,
+}
+
+impl Lifetime {
+    pub fn from_claims(claims: &JsonObject) -> Result<Self, Rejection> {
+        Ok(Self { not_before: seconds(claims, "nbf")?, expires_at: seconds(claims, "exp")? })
+    }
+
+    pub fn check(&self, now: i64, leeway: i64, max_lifetime: i64) -> Result<(), Rejection> {
+        if now > self.expires_at.saturating_add(leeway) {
+            return Err(Rejection::Expired);
+        }
+        if now < self.not_before.saturating_sub(leeway) {
+            return Err(Rejection::NotYetValid);
+        }
+        if self.expires_at.saturating_sub(self.not_before) > max_lifetime {
+            return Err(Rejection::LifetimeTooLong);
+        }
+        Ok(())
+    }
+}
+
+/// `aud` must be a single string, exactly one of the accepted audiences.
+pub fn check_audience(claims: &JsonObject, accepted: &[&str]) -> Result<(), Rejection> {
+    let aud = string(claims, "aud")
+        .map_err(|e| if e == Rejection::BadClaim("aud") { Rejection::Audience } else { e })?;
+    if accepted.contains(&aud) { Ok(()) } else { Err(Rejection::Audience) }
+}
+
+/// Delegated (user) tokens only, with every required scope as an exact word of `scp`.
+pub fn check_scopes(claims: &JsonObject, required: &[&str]) -> Result<(), Rejection> {
+    if claims.get("idtyp").and_then(|v| v.as_str()) == Some("app") {
+        return Err(Rejection::AppOnly);
+    }
+    let scp = match claims.get("scp") {
+        None if claims.contains_key("roles") => return Err(Rejection::AppOnly),
+        None => return Err(Rejection::Scope),
+        Some(value) => value.as_str().ok_or(Rejection::BadClaim("scp"))?,
+    };
+    let granted: Vec<&str> = scp.split(' ').collect();
+    if required.iter().all(|scope| granted.contains(scope)) { Ok(()) } else { Err(Rejection::Scope) }
+}
+
+/// The app id of the token, from the claim its version uses; the other version's claim must be absent.
+pub fn app_id(claims: &JsonObject, version: TokenVersion) -> Result<Uuid, Rejection> {
+    let (claim, other) = version.app_claim();
+    if claims.contains_key(other) {
+        return Err(Rejection::Version);
+    }
+    guid(claims, claim)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn claims(value: serde_json::Value) -> JsonObject {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn lifetimes_honour_a_leeway_and_a_maximum() {
+        let window = Lifetime { not_before: 1000, expires_at: 2000 };
+        assert_eq!(window.check(1500, 60, 100_000), Ok(()));
+        assert_eq!(window.check(2060, 60, 100_000), Ok(()));
+        assert_eq!(window.check(2061, 60, 100_000), Err(Rejection::Expired));
+        assert_eq!(window.check(939, 60, 100_000), Err(Rejection::NotYetValid));
+        assert_eq!(window.check(1500, 60, 999), Err(Rejection::LifetimeTooLong));
+    }
+
+    #[test]
+    fn lifetime_claims_are_required() {
+        assert_eq!(Lifetime::from_claims(&claims(json!({"exp": 1}))), Err(Rejection::MissingClaim("nbf")));
+        assert_eq!(Lifetime::from_claims(&claims(json!({"nbf": 1}))), Err(Rejection::MissingClaim("exp")));
+        assert_eq!(
+            Lifetime::from_claims(&claims(json!({"nbf": 1, "exp": "soon"}))),
+            Err(Rejection::BadClaim("exp"))
+        );
+    }
+
+    #[test]
+    fn scopes_are_exact_words_and_all_are_required() {
+        let required = ["Teams.ManageCalls", "Teams.ManageChats"];
+        assert_eq!(
+            check_scopes(&claims(json!({"scp": "Teams.ManageChats Teams.ManageCalls"})), &required),
+            Ok(())
+        );
+        assert_eq!(
+            check_scopes(&claims(json!({"scp": "Teams.ManageCalls"})), &required),
+            Err(Rejection::Scope)
+        );
+        assert_eq!(
+            check_scopes(&claims(json!({"scp": "teams.managecalls Teams.ManageChats"})), &required),
+            Err(Rejection::Scope)
+        );
+        assert_eq!(
+            check_scopes(&claims(json!({"scp": "Teams.ManageCallsX Teams.ManageChats"})), &required),
+            Err(Rejection::Scope)
+        );
+        assert_eq!(check_scopes(&claims(json!({"roles": ["x"]})), &required), Err(Rejection::AppOnly));
+        assert_eq!(
+            check_scopes(
+                &claims(json!({"idtyp": "app", "scp": "Teams.ManageCalls Teams.ManageChats"})),
+                &required
+            ),
+            Err(Rejection::AppOnly)
+        );
+    }
+
+    #[test]
+    fn v1_uses_appid_v2_uses_azp_and_mixing_them_is_refused() {
+        let id = "11111111-1111-1111-1111-111111111111";
+        assert!(app_id(&claims(json!({"appid": id})), TokenVersion::V1).is_ok());
+        assert!(app_id(&claims(json!({"azp": id})), TokenVersion::V2).is_ok());
+        assert_eq!(app_id(&claims(json!({"azp": id})), TokenVersion::V1), Err(Rejection::Version));
+        assert_eq!(app_id(&claims(json!({})), TokenVersion::V1), Err(Rejection::MissingClaim("appid")));
+        assert_eq!(app_id(&claims(json!({})), TokenVersion::V2), Err(Rejection::MissingClaim("azp")));
+        assert_eq!(
+            app_id(&claims(json!({"appid": id, "azp": id})), TokenVersion::V1),
+            Err(Rejection::Version)
+        );
+    }
+
+    #[test]
+    fn guid_claims_must_be_hyphenated_guids() {
+        assert!(guid(&claims(json!({"oid": "11111111-1111-1111-1111-111111111111"})), "oid").is_ok());
+        for bad in [
+            json!("111111111111111111111111111111111"),
+            json!("{11111111-1111-1111-1111-111111111111}"),
+            json!(5),
+        ] {
+            assert_eq!(guid(&claims(json!({"oid": bad})), "oid"), Err(Rejection::BadClaim("oid")));
+        }
+    }
+
+    #[test]
+    fn the_audience_is_one_exact_string() {
+        let accepted = ["https://auth.msft.communication.azure.com"];
+        assert!(
+            check_audience(&claims(json!({"aud": "https://auth.msft.communication.azure.com"})), &accepted)
+                .is_ok()
+        );
+        for bad in [
+            json!("https://auth.msft.communication.azure.com/"),
+            json!(["https://auth.msft.communication.azure.com"]),
+            json!("https://graph.microsoft.com"),
+        ] {
+            assert_eq!(check_audience(&claims(json!({"aud": bad})), &accepted), Err(Rejection::Audience));
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! The whole validation of one Entra access token (reference: entra-validation.md section 1.5), in
+//! order: format and header, the unverified `ver`/`tid` only to choose the key source (the tenant is
+//! checked against the authority before anything is fetched), the key and the signature, the issuer
+//! (from the authority's metadata, `{tenantid}` filled in) and the key's own issuer, then the claims.
+
+use std::{sync::Arc, time::Duration};
+
+use jose::json::JsonObject;
+use jsonwebtoken::Algorithm;
+use moka::sync::Cache;
+use sha2::{Digest, Sha256};
+use url::Url;
+use uuid::Uuid;
+
+use crate::{
+    Rejection,
+    claims::{self, Lifetime, TokenVersion},
+    jws,
+    keys::{KeyPolicy, KeyStore},
+    metadata::MetadataCache,
+    observe::Observer,
+};
+
+/// The Microsoft personal-accounts tenant; the Teams exchange does not serve it.
+pub const CONSUMER_TENANT: Uuid = uuid::uuid!("9188040d-6c67-4c5b-b112-36a304b66dad");
+
+#[derive(Clone)]
+pub struct ValidatorConfig {
+    /// `https://login.microsoftonline.com`, a sovereign cloud, or the dev issuer.
+    pub authority_host: Url,
+    pub http_timeout: Duration,
+    pub leeway: Duration,
+    pub max_lifetime: Duration,
+    pub key_ttl: Duration,
+    pub refresh_cooldown: Duration,
+    pub metadata_refresh: Duration,
+    pub verified_cache_capacity: u64,
+    pub observer: Observer,
+}
+
+impl ValidatorConfig {
+    pub fn new(authority_host: Url) -> Self {
+        Self {
+            authority_host,
+            http_timeout: Duration::from_secs(5),
+            leeway: Duration::from_secs(60),
+            max_lifetime: Duration::from_secs(28 * 3600),
+            key_ttl: Duration::from_secs(24 * 3600),
+            refresh_cooldown: Duration::from_secs(300),
+            metadata_refresh: Duration::from_secs(3600),
+            verified_cache_capacity: 100_000,
+            observer: crate::observe::ignore(),
+        }
+    }
+}
+
+/// Which Entra tenants a SaaS tenant's users come from.
+#[derive(Debug, Clone, Copy)]
+pub enum Authority<'a> {
+    Tenant(Uuid),
+    Organizations(&'a [Uuid]),
+}
+
+impl Authority<'_> {
+    fn segment(&self) -> String {
+        match self {
+            Self::Tenant(id) => id.hyphenated().to_string(),
+            Self::Organizations(_) => "organizations".to_owned(),
+        }
+    }
+
+    fn accepts(&self, tid: &Uuid) -> bool {
+        match self {
+            Self::Tenant(id) => id == tid,
+            Self::Organizations(allowed) => allowed.contains(tid),
+        }
+    }
+}
+
+/// The client app a token must be issued to: on the tenant's allow-list and, when the caller names
+/// one, the one it claims.
+#[derive(Debug, Clone, Copy)]
+pub struct AppExpectation<'a> {
+    pub claimed: Option<Uuid>,
+    pub allowed: &'a [Uuid],
+}
+
+/// What a token must be for this request.
+#[derive(Debug, Clone, Copy)]
+pub struct Expectations<'a> {
+    pub authority: Authority<'a>,
+    pub audiences: &'a [&'a str],
+    pub required_scopes: &'a [&'a str],
+    /// `oid` must equal this user.
+    pub user: Option<Uuid>,
+    pub app: Option<AppExpectation<'a>>,
+}
+
+/// A token that passed every check; what logs and the exchange may use of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidatedToken {
+    pub version: TokenVersion,
+    pub tid: Uuid,
+    pub oid: Uuid,
+    pub app_id: Option<Uuid>,
+    pub uti: Option<String>,
+    pub kid: String,
+    pub expires_at: i64,
+}
+
+/// The claims the checks after the signature read; see `check_claims`.
+const PER_REQUEST_CLAIMS: &[&str] =
+    &["aud", "nbf", "exp", "scp", "idtyp", "roles", "oid", "appid", "azp", "uti"];
+
+/// Claims whose signature, issuer and key issuer were verified.
+struct Verified {
+    claims: JsonObject,
+    kid: String,
+}
+
+pub struct Validator {
+    config: ValidatorConfig,
+    metadata: MetadataCache,
+    keys: KeyStore,
+    verified: Cache<[u8; 32], Arc<Verified>>,
+}
+
+impl Validator {
+    pub fn new(config: ValidatorConfig) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.http_timeout)
+            .timeout(config.http_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        let policy = KeyPolicy {
+            timeout: config.http_timeout,
+            key_ttl: config.key_ttl,
+            refresh_cooldown: config.refresh_cooldown,
+        };
+        Ok(Self {
+            metadata: MetadataCache::new(
+                http.clone(),
+                config.http_timeout,
+                config.metadata_refresh,
+                config.key_ttl,
+                config.observer.clone(),
+            ),
+            keys: KeyStore::new(http, policy, config.observer.clone()),
+            verified: Cache::builder()
+                .max_capacity(config.verified_cache_capacity)
+                .time_to_live(Duration::from_secs(3600))
+                .build(),
+            config,
+        })
+    }
+
+    pub async fn validate(
+        &self,
+        token: &str,
+        expect: &Expectations<'_>,
+    ) -> Result<ValidatedToken, Rejection> {
+        let jws = jws::parse(token)?;
+        let version = TokenVersion::from_claims(&jws.claims)?;
+        let tid = claims::guid(&jws.claims, "tid")?;
+        if tid == CONSUMER_TENANT {
+            return Err(Rejection::ConsumerTenant);
+        }
+        if !expect.authority.accepts(&tid) {
+            return Err(Rejection::TenantNotAllowed);
+        }
+        let segment = expect.authority.segment();
+        let cache_key = cache_key(token, &segment);
+        let verified = match self.verified.get(&cache_key) {
+            Some(verified) => verified,
+            None => {
+                let verified = Arc::new(self.verify(jws, version, tid, &segment).await?);
+                self.verified.insert(cache_key, verified.clone());
+                verified
+            }
+        };
+        self.check_claims(&verified, version, tid, expect)
+    }
+
+    /// Signature, issuer and key issuer: what depends only on the token and its authority.
+    async fn verify(
+        &self,
+        jws: jws::Jws<'_>,
+        version: TokenVersion,
+        tid: Uuid,
+        segment: &str,
+    ) -> Result<Verified, Rejection> {
+        let metadata_url = self.metadata_url(segment, version)?;
+        let metadata = self.metadata.get(&metadata_url, segment).await?;
+        let key = self.keys.key(&metadata.jwks_uri, &jws.kid, segment).await?;
+        let valid = jsonwebtoken::crypto::verify(
+            jws.signature,
+            jws.signing_input.as_bytes(),
+            &key.key,
+            Algorithm::RS256,
+        )
+        .unwrap_or(false);
+        if !valid {
+            return Err(Rejection::Signature);
+        }
+        let tid_text = tid.hyphenated().to_string();
+        let expected_issuer = metadata.issuer.replace("{tenantid}", &tid_text);
+        let iss = claims::string(&jws.claims, "iss")?;
+        if iss != expected_issuer {
+            return Err(Rejection::Issuer);
+        }
+        if let Some(key_issuer) = &key.issuer
+            && key_issuer.replace("{tenantid}", &tid_text) != iss
+        {
+            return Err(Rejection::Issuer);
+        }
+        let mut claims = jws.claims;
+        // The cache keeps only what the per-request checks read (names, `upn`, `iat`... are dropped),
+        // and of `roles` only that it is there.
+        claims.retain(|name, _| PER_REQUEST_CLAIMS.contains(&name.as_str()));
+        if let Some(roles) = claims.get_mut("roles") {
+            *roles = serde_json::Value::Bool(true);
+        }
+        Ok(Verified { claims, kid: jws.kid })
+    }
+
+    fn check_claims(
+        &self,
+        verified: &Verified,
+        version: TokenVersion,
+        tid: Uuid,
+        expect: &Expectations<'_>,
+    ) -> Result<ValidatedToken, Rejection> {
+        let claims = &verified.claims;
+        claims::check_audience(claims, expect.audiences)?;
+        let lifetime = Lifetime::from_claims(claims)?;
+        lifetime.check(now(), secs(self.config.leeway), secs(self.config.max_lifetime))?;
+        claims::check_scopes(claims, expect.required_scopes)?;
+        let oid = claims::guid(claims, "oid")?;
+        if expect.user.is_some_and(|user| user != oid) {
+            return Err(Rejection::UserMismatch);
+        }
+        let app_id = match expect.app {
+            None => claims::app_id(claims, version).ok(),
+            Some(app) => {
+                let app_id = claims::app_id(claims, version)?;
+                if app.claimed.is_some_and(|claimed| claimed != app_id) {
+                    return Err(Rejection::AppMismatch);
+                }
+                if !app.allowed.contains(&app_id) {
+                    return Err(Rejection::AppNotAllowed);
+                }
+                Some(app_id)
+            }
+        };
+        Ok(ValidatedToken {
+            version,
+            tid,
+            oid,
+            app_id,
+            uti: claims.get("uti").and_then(|v| v.as_str()).map(str::to_owned),
+            kid: verified.kid.clone(),
+            expires_at: lifetime.expires_at,
+        })
+    }
+
+    fn metadata_url(&self, segment: &str, version: TokenVersion) -> Result<Url, Rejection> {
+        let host = self.config.authority_host.as_str().trim_end_matches('/');
+        let path = match version {
+            TokenVersion::V1 => format!("{host}/{segment}/.well-known/openid-configuration"),
+            TokenVersion::V2 => format!("{host}/{segment}/v2.0/.well-known/openid-configuration"),
+        };
+        Url::parse(&path).map_err(|_| Rejection::KeysUnavailable)
+    }
+
+    /// Refreshes every metadata document and key set in use; run about hourly.
+    pub async fn refresh(&self) {
+        let host = self.config.authority_host.clone();
+        let authority_of = move |url: &Url| authority_segment(&host, url);
+        self.metadata.refresh_all(&authority_of).await;
+        self.keys.refresh_all(&authority_of).await;
+    }
+
+    /// Ages of the signing keys in use, by authority and kid (for metrics).
+    pub fn key_ages(&self) -> Vec<(String, String, Duration)> {
+        let host = &self.config.authority_host;
+        self.keys
+            .key_ages()
+            .into_iter()
+            .map(|(url, kid, age)| (authority_segment(host, &url), kid, age))
+            .collect()
+    }
+}
+
+/// The first path segment below the authority host: a tenant id, `organizations` or `common`.
+fn authority_segment(host: &Url, url: &Url) -> String {
+    let base = host.path().trim_end_matches('/');
+    url.path()
+        .strip_prefix(base)
+        .unwrap_or(url.path())
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or("")
+        .to_owned()
+}
+
+fn cache_key(token: &str, segment: &str) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(segment.as_bytes());
+    hasher.update([0]);
+    hasher.update(token.as_bytes());
+    hasher.finalize().into()
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn secs(duration: Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
+}

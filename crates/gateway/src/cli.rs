@@ -1,0 +1,137 @@
+//! The command line: `serve`, `migrate`, `admin-key create`, `reseal`.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+use registry::{
+    admin_keys::{self, AdminKeyName},
+    audit::Actor,
+    tenants::TenantStore,
+};
+use secrecy::ExposeSecret;
+
+use crate::{
+    Application,
+    settings::{self, DatabaseSettings, Settings, SettingsError, Source},
+    startup, telemetry,
+};
+
+/// ACS Teams Token Gateway: exchanges Microsoft Entra tokens of Teams users for Azure Communication
+/// Services tokens, for many customer tenants.
+///
+/// Configuration comes from the environment (DATABASE_URL, ACSGW_*; see the README), optionally
+/// under a TOML file given with --config. Exit codes: 0 success, 2 bad configuration or arguments,
+/// 1 anything else.
+#[derive(Debug, Parser)]
+#[command(name = "acs-gateway", version, about, long_about)]
+pub struct Cli {
+    /// A TOML file of settings (keys are the variable names in lower case without ACSGW_, e.g.
+    /// listen = "0.0.0.0:8080"); the environment overrides it.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the gateway (needs DATABASE_URL and ACSGW_SECRET_KEYS).
+    Serve,
+    /// Apply the registry's database migrations and exit (needs DATABASE_URL).
+    Migrate,
+    /// Manage admin API keys.
+    AdminKey {
+        #[command(subcommand)]
+        command: AdminKeyCommand,
+    },
+    /// Seal every stored secret again under the first key of ACSGW_SECRET_KEYS, after adding a new
+    /// key in front. Old keys can be removed once this has run.
+    Reseal,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminKeyCommand {
+    /// Create an admin key and print it once; only its hash is stored.
+    Create {
+        /// Who the key is for; shown as the actor in audit events.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+pub async fn run(cli: Cli) -> ExitCode {
+    telemetry::init(settings::log_format_from_env());
+    match execute(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Config(error)) => {
+            eprintln!("acs-gateway: configuration error: {error}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Other(error)) => {
+            tracing::error!(error = format!("{error:#}"), "acs-gateway failed");
+            eprintln!("acs-gateway: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+enum Failure {
+    Config(SettingsError),
+    Other(anyhow::Error),
+}
+
+impl From<SettingsError> for Failure {
+    fn from(error: SettingsError) -> Self {
+        Self::Config(error)
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        Self::Other(error)
+    }
+}
+
+#[expect(clippy::print_stdout, reason = "commands print their result for scripts")]
+async fn execute(cli: Cli) -> Result<(), Failure> {
+    let source = Source::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve => {
+            let settings = Settings::from_source(&source)?;
+            telemetry::init(settings.log_format);
+            let app = Application::build(settings).await?;
+            app.run_until_stopped().await.map_err(anyhow::Error::from)?;
+            tracing::info!("gateway stopped");
+        }
+        Command::Migrate => {
+            let pool = startup::pool(&DatabaseSettings::from_source(&source)?)?;
+            let applied = registry::migrate::run(&pool).await.map_err(anyhow::Error::from)?;
+            println!(
+                "migrations applied: {}",
+                if applied.is_empty() { "none (up to date)".into() } else { format!("{applied:?}") }
+            );
+        }
+        Command::AdminKey { command: AdminKeyCommand::Create { name } } => {
+            let name = AdminKeyName::parse(&name)
+                .map_err(|e| SettingsError { variable: "--name", message: e.to_string() })?;
+            let pool = startup::pool(&DatabaseSettings::from_source(&source)?)?;
+            let key = admin_keys::create(&pool, &name, &Actor::cli("admin-key create"))
+                .await
+                .map_err(anyhow::Error::from)?;
+            eprintln!("admin key {:?} created; it is shown once and cannot be read back:", name.as_str());
+            println!("{}", key.expose_secret());
+        }
+        Command::Reseal => {
+            let settings = Settings::from_source(&source)?;
+            let pool = startup::pool(&settings.database)?;
+            let store = TenantStore::new(pool, settings.keyring.clone());
+            let changed = store.reseal_all(&Actor::cli("reseal")).await.map_err(anyhow::Error::from)?;
+            println!(
+                "resealed the secrets of {changed} tenant(s) under key {:?}",
+                settings.keyring.sealing_key_id()
+            );
+        }
+    }
+    Ok(())
+}

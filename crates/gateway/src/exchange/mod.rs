@@ -1,0 +1,187 @@
+//! One exchange, end to end: tenant, A1 validation, the policy for B, the cache, the tenant's
+//! limit, and the call to the tenant's ACS resource.
+
+pub mod cache;
+mod entra_b;
+mod error;
+pub mod limits;
+mod runtime;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use registry::{
+    cache::TenantCache,
+    domain::{TenantSlug, TenantStatus, Transport},
+    sealing::Keyring,
+};
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+use uuid::Uuid;
+
+use self::{
+    cache::{CachedToken, ExchangeCache},
+    limits::RateLimiter,
+    runtime::RuntimeCache,
+};
+pub use self::{entra_b::EntraB, error::ExchangeError};
+
+/// One exchange request, parsed.
+pub struct ExchangeInput<'a> {
+    pub tenant: &'a str,
+    pub a1: &'a str,
+    /// A3 and A2 as the caller claims them; `None` (hero-compatible route) takes them from A1.
+    pub app_id: Option<Uuid>,
+    pub user_id: Option<Uuid>,
+    /// Artifact B.
+    pub bearer: Option<&'a str>,
+}
+
+/// What the live gauges show, read at scrape time.
+pub struct LiveState {
+    pub replicas: u32,
+    /// (authority, kid, time since the key was last seen)
+    pub key_ages: Vec<(String, String, std::time::Duration)>,
+    /// (tenant, 0 closed | 1 half-open | 2 open)
+    pub breakers: Vec<(String, i64)>,
+}
+
+pub struct Exchanged {
+    pub token: SecretString,
+    pub expires_on: DateTime<Utc>,
+    pub oid: Uuid,
+    pub tid: Uuid,
+    pub cache_hit: bool,
+}
+
+pub struct Exchanger {
+    tenants: TenantCache,
+    validator: Arc<entra::Validator>,
+    authorizer: authz::Authorizer,
+    acs: acs::AcsClient,
+    cache: ExchangeCache,
+    pub limiter: RateLimiter,
+    runtime: RuntimeCache,
+    transport: Transport,
+}
+
+pub struct ExchangerParts {
+    pub tenants: TenantCache,
+    pub validator: Arc<entra::Validator>,
+    pub authorizer: authz::Authorizer,
+    pub acs: acs::AcsClient,
+    pub keyring: Arc<Keyring>,
+    pub authority_host: Url,
+    pub transport: Transport,
+}
+
+impl Exchanger {
+    pub fn new(parts: ExchangerParts) -> Self {
+        Self {
+            tenants: parts.tenants,
+            validator: parts.validator,
+            authorizer: parts.authorizer,
+            acs: parts.acs,
+            // About 1 KiB an entry: bounded so that a burst of distinct users cannot take the memory.
+            cache: ExchangeCache::new(200_000),
+            limiter: RateLimiter::default(),
+            runtime: RuntimeCache::new(parts.keyring, parts.authority_host),
+            transport: parts.transport,
+        }
+    }
+
+    /// Drops what this replica keeps about a tenant that changed (breaker, B decisions and keys,
+    /// rate bucket), so the next exchange starts from its new settings.
+    pub fn forget(&self, slug: &TenantSlug) {
+        self.acs.forget_tenant(slug.as_str());
+        self.authorizer.forget_tenant(slug.as_str());
+        self.limiter.forget(slug.as_str());
+    }
+
+    /// Live replicas, signing-key ages and breaker states (0 closed, 1 half-open, 2 open), for metrics.
+    pub fn live_state(&self) -> LiveState {
+        let breakers = self
+            .acs
+            .breaker_states()
+            .into_iter()
+            .map(|(tenant, state)| {
+                let value = match state {
+                    acs::BreakerState::Closed => 0,
+                    acs::BreakerState::HalfOpen => 1,
+                    acs::BreakerState::Open => 2,
+                };
+                (tenant, value)
+            })
+            .collect();
+        LiveState { replicas: self.limiter.live_replicas(), key_ages: self.validator.key_ages(), breakers }
+    }
+
+    /// The background refresh of Entra metadata and signing keys in use.
+    pub async fn refresh_keys(&self) {
+        self.validator.refresh().await;
+    }
+
+    pub async fn exchange(&self, input: &ExchangeInput<'_>) -> Result<Exchanged, ExchangeError> {
+        let slug = TenantSlug::parse(input.tenant).map_err(|_| ExchangeError::TenantNotFound)?;
+        let tenant = self
+            .tenants
+            .get(&slug)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "tenant registry unavailable");
+                ExchangeError::RegistryUnavailable
+            })?
+            .ok_or(ExchangeError::TenantNotFound)?;
+        if tenant.status == TenantStatus::Suspended {
+            return Err(ExchangeError::TenantSuspended);
+        }
+        let runtime =
+            self.runtime.get(&tenant).map_err(|e| ExchangeError::Internal(std::sync::Arc::new(e.into())))?;
+        let authority = match tenant.entra.authority() {
+            registry::domain::Authority::Tenant(id) => entra::Authority::Tenant(id.as_uuid()),
+            registry::domain::Authority::Organizations(_) => {
+                entra::Authority::Organizations(&runtime.allowed_tenants)
+            }
+        };
+        let expectations = entra::Expectations {
+            authority,
+            audiences: entra::ACS_AUDIENCES,
+            required_scopes: entra::TEAMS_SCOPES,
+            user: input.user_id,
+            app: Some(entra::AppExpectation { claimed: input.app_id, allowed: &runtime.allowed_apps }),
+        };
+        let a1 = self.validator.validate(input.a1, &expectations).await?;
+        tracing::Span::current().record("tid", tracing::field::display(a1.tid));
+        let app_id = a1.app_id.ok_or(ExchangeError::Token(entra::Rejection::MissingClaim("appid")))?;
+        let subject = authz::Subject { tenant: slug.to_string(), tid: a1.tid, oid: a1.oid, app_id };
+        self.authorizer.check(&runtime.policy, input.bearer, &subject).await?;
+
+        if !tenant.acs.endpoint.is_https() && self.transport == Transport::HttpsOnly {
+            return Err(ExchangeError::InsecureEndpoint);
+        }
+        let key = cache::key(input.a1, tenant.id.0, app_id, a1.oid);
+        let (app_text, user_text) = (app_id.to_string(), a1.oid.to_string());
+        let fetch = async {
+            self.limiter
+                .try_acquire(slug.as_str(), tenant.limits)
+                .map_err(|retry_after| ExchangeError::RateLimited { retry_after })?;
+            let target = acs::AcsTarget {
+                tenant: slug.as_str(),
+                endpoint: tenant.acs.endpoint.as_str(),
+                credential: &runtime.credential,
+            };
+            let request = acs::ExchangeRequest { token: input.a1, app_id: &app_text, user_id: &user_text };
+            let d = self.acs.exchange_teams_token(&target, &request).await?;
+            Ok::<_, ExchangeError>(CachedToken::new(d.token, d.expires_on, a1.expires_at))
+        };
+        let (result, cache_hit) = self.cache.get_or_fetch(key, fetch).await;
+        let d = result?;
+        Ok(Exchanged {
+            token: SecretString::from(d.token.expose_secret().to_owned()),
+            expires_on: d.expires_on,
+            oid: a1.oid,
+            tid: a1.tid,
+            cache_hit,
+        })
+    }
+}

@@ -1,0 +1,127 @@
+//! One span per request with a request id (an incoming `x-request-id` is reused when sane), echoed
+//! back in the response; and a last line of defence that turns any non-problem error response into
+//! problem details, so clients only ever see one error shape.
+
+use std::time::Instant;
+
+use actix_web::{
+    Error, HttpMessage, ResponseError,
+    body::{BoxBody, MessageBody},
+    dev::{ServiceRequest, ServiceResponse},
+    error::InternalError,
+    http::header::{self, HeaderMap, HeaderName, HeaderValue},
+    middleware::Next,
+};
+use tracing::Instrument;
+
+use crate::problem::{self, Problem, REQUEST_ID};
+
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The request id for this request, as handlers may want it (e.g. for audit events).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let id = req
+        .headers()
+        .get(&REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| is_sane_request_id(v))
+        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let _in_flight = req
+        .app_data::<actix_web::web::Data<crate::startup::AppState>>()
+        .map(|state| InFlight::enter(&state.metrics));
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        path = %req.path(),
+        status = tracing::field::Empty,
+        admin = tracing::field::Empty,
+        tid = tracing::field::Empty,
+    );
+    let started = Instant::now();
+    let outcome = REQUEST_ID.scope(id.clone(), next.call(req).instrument(span.clone())).await;
+    REQUEST_ID
+        .scope(id.clone(), async move {
+            let header = HeaderValue::from_str(&id).ok();
+            let outcome = match outcome {
+                Ok(response) => {
+                    let mut response = problem_if_bare_error(response.map_into_boxed_body());
+                    if let Some(value) = header {
+                        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+                    }
+                    Ok(response)
+                }
+                // An error from a middleware (e.g. admin authentication): answer with its problem,
+                // carried in an error since there is no request to build a ServiceResponse from.
+                Err(error) => {
+                    let mut response = error.error_response();
+                    if !is_problem(response.headers()) {
+                        response = Problem::for_status(response.status()).error_response();
+                    }
+                    if let Some(value) = header {
+                        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+                    }
+                    Err((error.to_string(), response))
+                }
+            };
+            let status = match &outcome {
+                Ok(response) => response.status().as_u16(),
+                Err((_, response)) => response.status().as_u16(),
+            };
+            span.record("status", status);
+            let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+            span.in_scope(|| {
+                if status >= 500 {
+                    tracing::error!(status, latency_ms, "request failed");
+                } else {
+                    tracing::info!(status, latency_ms, "request completed");
+                }
+            });
+            outcome.map_err(|(cause, response)| InternalError::from_response(cause, response).into())
+        })
+        .await
+}
+
+/// Counts a request in flight for as long as it lives, however it ends.
+struct InFlight(prometheus::IntGauge);
+
+impl InFlight {
+    fn enter(metrics: &crate::observability::Metrics) -> Self {
+        metrics.in_flight.inc();
+        Self(metrics.in_flight.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+fn problem_if_bare_error(response: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) || is_problem(response.headers()) {
+        return response;
+    }
+    let (request, _) = response.into_parts();
+    ServiceResponse::new(request, Problem::for_status(status).error_response())
+}
+
+fn is_problem(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(problem::CONTENT_TYPE.as_bytes()))
+}
+
+/// Printable ASCII without spaces, at most 128 characters: safe to log and echo.
+fn is_sane_request_id(value: &str) -> bool {
+    (1..=128).contains(&value.len())
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}

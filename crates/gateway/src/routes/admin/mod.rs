@@ -1,0 +1,35 @@
+//! The admin API (`/admin/v1`): tenants and audit events, for SaaS operators holding an admin key.
+
+pub(crate) mod audit_events;
+mod auth;
+mod body;
+mod error;
+mod input;
+mod merge;
+pub(crate) mod stats;
+pub(crate) mod tenants;
+
+use actix_web::{Scope, middleware::from_fn, web};
+
+pub use self::error::AdminError;
+
+pub fn scope() -> Scope<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    web::scope("/admin/v1")
+        .wrap(from_fn(auth::require_admin_key))
+        .service(tenants::create_tenant)
+        .service(tenants::list_tenants)
+        .service(stats::tenant_stats)
+        .service(tenants::read_tenant)
+        .service(tenants::patch_tenant)
+        .service(tenants::replace_tenant_acs)
+        .service(tenants::delete_tenant)
+        .service(audit_events::list_audit_events)
+}

@@ -1,0 +1,20 @@
+use actix_web::{HttpResponse, get, web};
+use registry::domain::TenantSlug;
+
+use super::AdminError;
+use crate::{observability::stats, startup::AppState};
+
+/// A tenant's exchanges in the last hour and day, summed across replicas: by outcome, cache hits,
+/// calls to ACS, and p50/p99 latency. Written by every replica every few seconds; kept two days.
+#[utoipa::path(get, path = "/admin/v1/tenants/{slug}/stats", tag = "admin", params(("slug" = String, Path, description = "the tenant's slug")), security(("adminKey" = [])),
+    responses((status = 200, body = stats::TenantStats), (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
+#[get("/tenants/{slug}/stats")]
+pub async fn tenant_stats(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, AdminError> {
+    let slug = TenantSlug::parse(&slug).map_err(|_| AdminError::NotFound)?;
+    let tenant = state.tenants.get(&slug).await?.ok_or(AdminError::NotFound)?;
+    let stats = stats::tenant_stats(&state.pool, tenant.id.0, slug.as_str()).await?;
+    Ok(HttpResponse::Ok().json(stats))
+}

@@ -1,0 +1,233 @@
+//! `/admin/v1/tenants`: create, list, read, merge-patch, rotate the ACS connection, delete.
+
+use actix_web::{
+    HttpMessage, HttpRequest, HttpResponse, delete, get,
+    http::header::{self, HeaderMap},
+    patch, post, put, web,
+};
+use registry::{
+    admin_keys::AdminPrincipal,
+    audit::Actor,
+    domain::{NewTenant, Tenant, TenantChanges, TenantSlug},
+    tenants::ListCursor,
+    view::TenantView,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use super::{
+    AdminError,
+    body::{from_value, parse_body, validation},
+    input::{self, AcsInput, CreateTenantRequest, Problems, StoredSecrets, TenantDocument},
+    merge::{patchable, refuse_read_only, replace_on_type_change},
+};
+use crate::{request_context::RequestId, startup::AppState};
+
+type Response = Result<HttpResponse, AdminError>;
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantList {
+    items: Vec<TenantView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// 1 to 200, default 50
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<u32>,
+    /// `nextCursor` of the previous page
+    cursor: Option<String>,
+}
+
+/// Create a tenant.
+#[utoipa::path(post, path = "/admin/v1/tenants", tag = "admin", request_body = CreateTenantRequest,
+    security(("adminKey" = [])),
+    responses((status = 201, body = TenantView, headers(("Location"), ("ETag"))), (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
+#[post("/tenants")]
+pub async fn create_tenant(state: web::Data<AppState>, request: HttpRequest, body: web::Bytes) -> Response {
+    let body: CreateTenantRequest = parse_body(&request, &body)?;
+    let mut p = Problems::default();
+    let slug = input::slug(&mut p, &body.slug);
+    let display_name = input::display_name(&mut p, &body.display_name);
+    let status = input::status(&mut p, body.status.as_deref());
+    let entra = input::entra(&mut p, &body.entra);
+    let acs = input::acs(&mut p, "/acs", body.acs, state.transport);
+    let authorization = input::authorization(&mut p, body.authorization, None, state.transport);
+    let limits = input::limits(&mut p, body.limits.as_ref());
+    p.into_result().map_err(AdminError::Validation)?;
+    let (
+        Some(slug),
+        Some(display_name),
+        Some(status),
+        Some(entra),
+        Some(acs),
+        Some(authorization),
+        Some(limits),
+    ) = (slug, display_name, status, entra, acs, authorization, limits)
+    else {
+        return Err(AdminError::Unexpected);
+    };
+    let new = NewTenant { slug, display_name, status, entra, acs, authorization, limits };
+    let tenant = state.tenants.create(new, &actor(&request)).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/admin/v1/tenants/{}", tenant.slug)))
+        .insert_header((header::ETAG, etag(tenant.version)))
+        .json(TenantView::from(&tenant)))
+}
+
+/// List tenants, newest first.
+#[utoipa::path(get, path = "/admin/v1/tenants", tag = "admin", params(ListQuery), security(("adminKey" = [])),
+    responses((status = 200, body = TenantList), (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
+#[get("/tenants")]
+pub async fn list_tenants(state: web::Data<AppState>, query: web::Query<ListQuery>) -> Response {
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(AdminError::InvalidRequest("limit must be between 1 and 200".into()));
+    }
+    let cursor = match &query.cursor {
+        None => None,
+        Some(raw) => {
+            Some(ListCursor::decode(raw).ok_or(AdminError::InvalidRequest("cursor is not valid".into()))?)
+        }
+    };
+    let (tenants, next) = state.tenants.list(limit, cursor).await?;
+    Ok(HttpResponse::Ok().json(TenantList {
+        items: tenants.iter().map(TenantView::from).collect(),
+        next_cursor: next.map(|c| c.encode()),
+    }))
+}
+
+/// Read a tenant.
+#[utoipa::path(get, path = "/admin/v1/tenants/{slug}", tag = "admin", params(("slug" = String, Path, description = "the tenant's slug")), security(("adminKey" = [])),
+    responses((status = 200, body = TenantView, headers(("ETag"))), (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
+#[get("/tenants/{slug}")]
+pub async fn read_tenant(state: web::Data<AppState>, slug: web::Path<String>) -> Response {
+    let slug = path_slug(&slug)?;
+    let tenant = state.tenants.get(&slug).await?.ok_or(AdminError::NotFound)?;
+    Ok(tenant_response(&tenant))
+}
+
+/// Change a tenant with a JSON merge patch (RFC 7396). `If-Match` is required. Changing the
+/// authorization `type` or the Entra `authority` replaces that object rather than merging into it.
+#[utoipa::path(patch, path = "/admin/v1/tenants/{slug}", tag = "admin", security(("adminKey" = [])),
+    request_body(content = Object, content_type = "application/merge-patch+json"),
+    params(("slug" = String, Path, description = "the tenant's slug"), ("If-Match" = String, Header, description = "the ETag of the version being changed")),
+    responses((status = 200, body = TenantView, headers(("ETag"))), (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
+#[patch("/tenants/{slug}")]
+pub async fn patch_tenant(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    slug: web::Path<String>,
+    body: web::Bytes,
+) -> Response {
+    let slug = path_slug(&slug)?;
+    let expected = if_match(request.headers())?.ok_or(AdminError::PreconditionRequired)?;
+    let current = state.tenants.get(&slug).await?.ok_or(AdminError::NotFound)?;
+    if let Some(expected) = expected
+        && expected != current.version
+    {
+        return Err(AdminError::PreconditionFailed { current: current.version });
+    }
+    let patch: Value = parse_body(&request, &body)?;
+    let Value::Object(patch) = patch else {
+        return Err(validation("", "must be a JSON object (a merge patch)"));
+    };
+    refuse_read_only(&patch, &slug)?;
+    let mut document = patchable(&TenantView::from(&current));
+    let kept_type = replace_on_type_change(&mut document, &patch);
+    json_patch::merge(&mut document, &Value::Object(patch));
+    let merged: TenantDocument = from_value(document)?;
+    let mut p = Problems::default();
+    let display_name = input::display_name(&mut p, &merged.display_name);
+    let status = input::status(&mut p, Some(&merged.status));
+    let entra = input::entra(&mut p, &merged.entra);
+    let kept = kept_type.then(|| current.authorization.stored()).flatten();
+    let kept = kept.as_ref();
+    let authorization = input::authorization(&mut p, merged.authorization, kept, state.transport);
+    let limits = input::limits(&mut p, Some(&merged.limits));
+    p.into_result().map_err(AdminError::Validation)?;
+    let (Some(display_name), Some(status), Some(entra), Some(authorization), Some(limits)) =
+        (display_name, status, entra, authorization, limits)
+    else {
+        return Err(AdminError::Unexpected);
+    };
+    let changes = TenantChanges { display_name, status, entra, authorization, limits };
+    let tenant = state.tenants.update(&slug, Some(current.version), changes, &actor(&request)).await?;
+    Ok(tenant_response(&tenant))
+}
+
+/// Replace the ACS connection (key rotation). `If-Match` is honoured when sent.
+#[utoipa::path(put, path = "/admin/v1/tenants/{slug}/acs", tag = "admin", params(("slug" = String, Path, description = "the tenant's slug")), request_body = AcsInput, security(("adminKey" = [])),
+    responses((status = 200, body = TenantView, headers(("ETag"))), (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
+#[put("/tenants/{slug}/acs")]
+pub async fn replace_tenant_acs(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    slug: web::Path<String>,
+    body: web::Bytes,
+) -> Response {
+    let slug = path_slug(&slug)?;
+    let expected = if_match(request.headers())?.flatten();
+    let body: AcsInput = parse_body(&request, &body)?;
+    let mut p = Problems::default();
+    let acs = input::acs(&mut p, "", body, state.transport);
+    p.into_result().map_err(AdminError::Validation)?;
+    let acs = acs.ok_or(AdminError::Unexpected)?;
+    let tenant = state.tenants.replace_acs(&slug, expected, acs, &actor(&request)).await?;
+    Ok(tenant_response(&tenant))
+}
+
+/// Delete a tenant; its exchanges answer 404 at once on every replica. `If-Match` is honoured when sent.
+#[utoipa::path(delete, path = "/admin/v1/tenants/{slug}", tag = "admin", params(("slug" = String, Path, description = "the tenant's slug")), security(("adminKey" = [])),
+    responses((status = 204), (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
+#[delete("/tenants/{slug}")]
+pub async fn delete_tenant(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    slug: web::Path<String>,
+) -> Response {
+    let slug = path_slug(&slug)?;
+    let expected = if_match(request.headers())?.flatten();
+    state.tenants.delete(&slug, expected, &actor(&request)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn actor(request: &HttpRequest) -> Actor {
+    let extensions = request.extensions();
+    Actor {
+        name: extensions.get::<AdminPrincipal>().map_or_else(|| "unknown".to_owned(), |p| p.name.clone()),
+        request_id: extensions.get::<RequestId>().map(|id| id.0.clone()),
+    }
+}
+
+/// A slug that cannot exist names no tenant.
+fn path_slug(raw: &str) -> Result<TenantSlug, AdminError> {
+    TenantSlug::parse(raw).map_err(|_| AdminError::NotFound)
+}
+
+/// 200 with the tenant and its ETag.
+fn tenant_response(tenant: &Tenant) -> HttpResponse {
+    HttpResponse::Ok().insert_header((header::ETAG, etag(tenant.version))).json(TenantView::from(tenant))
+}
+
+fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+/// `None`: no header. `Some(None)`: `*`. `Some(Some(v))`: a version (a tag we never issued never matches).
+fn if_match(headers: &HeaderMap) -> Result<Option<Option<i64>>, AdminError> {
+    let Some(value) = headers.get(header::IF_MATCH) else { return Ok(None) };
+    let value = value.to_str().map_err(|_| AdminError::InvalidRequest("If-Match is not readable".into()))?;
+    let first = value.split(',').next().unwrap_or_default().trim();
+    if first == "*" {
+        return Ok(Some(None));
+    }
+    let version = first.strip_prefix('"').and_then(|v| v.strip_suffix('"')).and_then(|v| v.parse().ok());
+    Ok(Some(Some(version.unwrap_or(-1))))
+}

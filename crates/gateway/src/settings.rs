@@ -1,0 +1,333 @@
+//! Configuration: the environment (API.md), optionally under a TOML file given with `--config`.
+//! Every value is parsed once, here; a bad one names its variable and the process exits with 2.
+
+use std::{collections::BTreeMap, net::SocketAddr, path::Path, sync::Arc, time::Duration};
+
+use registry::{domain::Transport, sealing::Keyring};
+use secrecy::SecretString;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {message}")]
+pub struct SettingsError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+impl SettingsError {
+    fn new(variable: &'static str, message: impl Into<String>) -> Self {
+        Self { variable, message: message.into() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+/// Everything `serve` needs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub listen: SocketAddr,
+    pub keyring: Arc<Keyring>,
+    pub entra_authority_host: url::Url,
+    pub acs_api_version: String,
+    pub allow_insecure_http: bool,
+    pub log_format: LogFormat,
+    pub migrate_on_start: bool,
+    pub tenant_cache_ttl: Duration,
+    pub shutdown_timeout: Duration,
+    /// The least time between two fetches of one Entra key set caused by unknown key ids.
+    pub key_refresh_cooldown: Duration,
+    /// How often this replica announces itself (the live count divides tenants' rate limits).
+    pub heartbeat_interval: Duration,
+    /// One try of a call to ACS; and all tries of one exchange together, backoff included.
+    pub acs_attempt_timeout: Duration,
+    pub acs_total_timeout: Duration,
+    /// A separate listener for `/metrics` (then not served on the main one).
+    pub metrics_listen: Option<SocketAddr>,
+    /// How often per-minute statistics are written to Postgres.
+    pub stats_flush_interval: Duration,
+}
+
+/// What commands that only touch the database need.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    pub url: SecretString,
+    pub max_connections: u32,
+}
+
+/// Every variable, its TOML key, and its default.
+const VARIABLES: &[(&str, &str, Option<&str>)] = &[
+    ("DATABASE_URL", "database_url", None),
+    ("ACSGW_DB_MAX_CONNECTIONS", "db_max_connections", Some("20")),
+    ("ACSGW_LISTEN", "listen", Some("127.0.0.1:8080")),
+    ("ACSGW_SECRET_KEYS", "secret_keys", None),
+    ("ACSGW_ENTRA_AUTHORITY_HOST", "entra_authority_host", Some("https://login.microsoftonline.com")),
+    ("ACSGW_ACS_API_VERSION", "acs_api_version", Some("2023-10-01")),
+    ("ACSGW_ALLOW_INSECURE_HTTP", "allow_insecure_http", Some("false")),
+    ("ACSGW_LOG_FORMAT", "log_format", Some("json")),
+    ("ACSGW_MIGRATE_ON_START", "migrate_on_start", Some("false")),
+    ("ACSGW_TENANT_CACHE_TTL_SECONDS", "tenant_cache_ttl_seconds", Some("10")),
+    ("ACSGW_SHUTDOWN_TIMEOUT_SECONDS", "shutdown_timeout_seconds", Some("30")),
+    ("ACSGW_KEY_REFRESH_COOLDOWN_SECONDS", "key_refresh_cooldown_seconds", Some("300")),
+    ("ACSGW_HEARTBEAT_SECONDS", "heartbeat_seconds", Some("5")),
+    ("ACSGW_ACS_ATTEMPT_TIMEOUT_MS", "acs_attempt_timeout_ms", Some("5000")),
+    ("ACSGW_ACS_TOTAL_TIMEOUT_MS", "acs_total_timeout_ms", Some("10000")),
+    ("ACSGW_METRICS_LISTEN", "metrics_listen", None),
+    ("ACSGW_STATS_FLUSH_SECONDS", "stats_flush_seconds", Some("10")),
+];
+
+/// Where values come from: the environment first, then the file, then the defaults.
+pub struct Source {
+    values: BTreeMap<&'static str, String>,
+}
+
+impl Source {
+    /// Reads the process environment and, when given, a TOML file of `key = value` lines.
+    pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
+        let file_values = match file {
+            Some(path) => read_file(path)?,
+            None => BTreeMap::new(),
+        };
+        Self::from_maps(|name| std::env::var(name).ok(), &file_values)
+    }
+
+    /// For tests: values from a closure instead of the environment.
+    pub fn from_env_fn(env: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        Self::from_maps(env, &BTreeMap::new())
+    }
+
+    fn from_maps(
+        env: impl Fn(&str) -> Option<String>,
+        file: &BTreeMap<String, String>,
+    ) -> Result<Self, SettingsError> {
+        let mut values = BTreeMap::new();
+        for (variable, key, default) in VARIABLES {
+            let value = env(variable)
+                .filter(|v| !v.is_empty())
+                .or_else(|| file.get(*key).cloned())
+                .or_else(|| default.map(str::to_owned));
+            if let Some(value) = value {
+                values.insert(*variable, value);
+            }
+        }
+        Ok(Self { values })
+    }
+
+    fn required(&self, variable: &'static str) -> Result<&str, SettingsError> {
+        self.values
+            .get(variable)
+            .map(String::as_str)
+            .ok_or_else(|| SettingsError::new(variable, "is required"))
+    }
+
+    fn parsed<T: std::str::FromStr>(
+        &self,
+        variable: &'static str,
+        expected: &str,
+    ) -> Result<T, SettingsError> {
+        let raw = self.required(variable)?;
+        raw.trim().parse().map_err(|_| SettingsError::new(variable, format!("expected {expected}")))
+    }
+
+    fn flag(&self, variable: &'static str) -> Result<bool, SettingsError> {
+        match self.required(variable)?.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" => Ok(false),
+            _ => Err(SettingsError::new(variable, "expected true or false")),
+        }
+    }
+}
+
+fn read_file(path: &Path) -> Result<BTreeMap<String, String>, SettingsError> {
+    const FLAG: &str = "--config";
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| SettingsError::new(FLAG, format!("cannot read {}: {e}", path.display())))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e| SettingsError::new(FLAG, format!("{} is not valid TOML: {e}", path.display())))?;
+    let mut values = BTreeMap::new();
+    for (key, value) in table {
+        if !VARIABLES.iter().any(|(_, k, _)| *k == key) {
+            return Err(SettingsError::new(FLAG, format!("unknown setting {key:?} in {}", path.display())));
+        }
+        let value = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            _ => return Err(SettingsError::new(FLAG, format!("{key} must be a string, integer or boolean"))),
+        };
+        values.insert(key, value);
+    }
+    Ok(values)
+}
+
+impl DatabaseSettings {
+    pub fn from_source(source: &Source) -> Result<Self, SettingsError> {
+        let url = source.required("DATABASE_URL")?;
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(SettingsError::new("DATABASE_URL", "expected a postgres:// URL"));
+        }
+        let max_connections: u32 = source.parsed("ACSGW_DB_MAX_CONNECTIONS", "a number of connections")?;
+        if max_connections < 2 {
+            return Err(SettingsError::new("ACSGW_DB_MAX_CONNECTIONS", "expected at least 2"));
+        }
+        Ok(Self { url: SecretString::from(url.to_owned()), max_connections })
+    }
+}
+
+impl Settings {
+    pub fn from_source(source: &Source) -> Result<Self, SettingsError> {
+        let keyring = Keyring::parse(source.required("ACSGW_SECRET_KEYS")?)
+            .map_err(|e| SettingsError::new("ACSGW_SECRET_KEYS", without_prefix(&e.to_string())))?;
+        let host_var = "ACSGW_ENTRA_AUTHORITY_HOST";
+        let entra_authority_host: url::Url = source.parsed(host_var, "an absolute URL")?;
+        let allow_insecure_http = source.flag("ACSGW_ALLOW_INSECURE_HTTP")?;
+        let transport = if allow_insecure_http { Transport::AllowInsecureHttp } else { Transport::HttpsOnly };
+        registry::domain::ServiceUrl::parse(entra_authority_host.as_str(), transport)
+            .map_err(|e| SettingsError::new(host_var, e.to_string()))?;
+        let acs_api_version = source.required("ACSGW_ACS_API_VERSION")?.trim().to_owned();
+        let version_ok = acs_api_version.len() >= 10
+            && acs_api_version.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !version_ok {
+            return Err(SettingsError::new("ACSGW_ACS_API_VERSION", "expected a version like 2023-10-01"));
+        }
+        let log_format = match source.required("ACSGW_LOG_FORMAT")?.trim() {
+            "json" => LogFormat::Json,
+            "pretty" => LogFormat::Pretty,
+            _ => return Err(SettingsError::new("ACSGW_LOG_FORMAT", "expected json or pretty")),
+        };
+        let seconds = |variable| -> Result<Duration, SettingsError> {
+            let value: u64 = source.parsed(variable, "a number of seconds")?;
+            Ok(Duration::from_secs(value))
+        };
+        let millis = |variable| -> Result<Duration, SettingsError> {
+            let value: u64 = source.parsed(variable, "a number of milliseconds")?;
+            if value == 0 {
+                return Err(SettingsError::new(variable, "expected more than 0"));
+            }
+            Ok(Duration::from_millis(value))
+        };
+        Ok(Self {
+            database: DatabaseSettings::from_source(source)?,
+            listen: source.parsed("ACSGW_LISTEN", "host:port, e.g. 127.0.0.1:8080")?,
+            keyring: Arc::new(keyring),
+            entra_authority_host,
+            acs_api_version,
+            allow_insecure_http,
+            log_format,
+            migrate_on_start: source.flag("ACSGW_MIGRATE_ON_START")?,
+            tenant_cache_ttl: seconds("ACSGW_TENANT_CACHE_TTL_SECONDS")?,
+            shutdown_timeout: seconds("ACSGW_SHUTDOWN_TIMEOUT_SECONDS")?,
+            key_refresh_cooldown: seconds("ACSGW_KEY_REFRESH_COOLDOWN_SECONDS")?,
+            heartbeat_interval: seconds("ACSGW_HEARTBEAT_SECONDS")?.max(Duration::from_secs(1)),
+            acs_attempt_timeout: millis("ACSGW_ACS_ATTEMPT_TIMEOUT_MS")?,
+            acs_total_timeout: millis("ACSGW_ACS_TOTAL_TIMEOUT_MS")?,
+            metrics_listen: match source.values.contains_key("ACSGW_METRICS_LISTEN") {
+                true => Some(source.parsed("ACSGW_METRICS_LISTEN", "host:port, e.g. 0.0.0.0:9090")?),
+                false => None,
+            },
+            stats_flush_interval: seconds("ACSGW_STATS_FLUSH_SECONDS")?.max(Duration::from_secs(1)),
+        })
+    }
+
+    pub fn transport(&self) -> Transport {
+        if self.allow_insecure_http { Transport::AllowInsecureHttp } else { Transport::HttpsOnly }
+    }
+}
+
+/// Keyring errors already name the variable; the prefix would say it twice.
+fn without_prefix(message: &str) -> String {
+    message.strip_prefix("ACSGW_SECRET_KEYS ").unwrap_or(message).to_owned()
+}
+
+/// The log format alone, read before anything else so that errors are logged in the right shape.
+pub fn log_format_from_env() -> LogFormat {
+    match std::env::var("ACSGW_LOG_FORMAT").as_deref() {
+        Ok("pretty") => LogFormat::Pretty,
+        _ => LogFormat::Json,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEYS: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let pairs: BTreeMap<String, String> =
+            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Settings::from_source(&Source::from_env_fn(|name| pairs.get(name).cloned())?)
+    }
+
+    #[test]
+    fn defaults_fill_everything_but_the_database_and_the_keyring() {
+        let s = settings(&[("DATABASE_URL", "postgres://localhost/x"), ("ACSGW_SECRET_KEYS", KEYS)]).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.acs_api_version, "2023-10-01");
+        assert!(!s.allow_insecure_http);
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert_eq!(s.entra_authority_host.as_str(), "https://login.microsoftonline.com/");
+    }
+
+    #[test]
+    fn a_missing_or_malformed_setting_names_its_variable() {
+        let error = settings(&[("DATABASE_URL", "postgres://localhost/x")]).unwrap_err();
+        assert_eq!(error.variable, "ACSGW_SECRET_KEYS");
+        let base = [("DATABASE_URL", "postgres://localhost/x"), ("ACSGW_SECRET_KEYS", KEYS)];
+        for (variable, bad) in [
+            ("ACSGW_LISTEN", "not-an-address"),
+            ("ACSGW_ALLOW_INSECURE_HTTP", "maybe"),
+            ("ACSGW_LOG_FORMAT", "xml"),
+            ("ACSGW_ENTRA_AUTHORITY_HOST", "http://login.example"),
+            ("ACSGW_SECRET_KEYS", "k1:short"),
+            ("DATABASE_URL", "mysql://x"),
+            ("ACSGW_ACS_API_VERSION", "v1"),
+        ] {
+            let mut pairs = base.to_vec();
+            pairs.retain(|(k, _)| *k != variable);
+            pairs.push((variable, bad));
+            let error = settings(&pairs).unwrap_err();
+            assert_eq!(error.variable, variable, "{error}");
+        }
+    }
+
+    #[test]
+    fn plain_http_authorities_need_the_insecure_setting() {
+        let s = settings(&[
+            ("DATABASE_URL", "postgres://localhost/x"),
+            ("ACSGW_SECRET_KEYS", KEYS),
+            ("ACSGW_ENTRA_AUTHORITY_HOST", "http://127.0.0.1:9000"),
+            ("ACSGW_ALLOW_INSECURE_HTTP", "true"),
+        ])
+        .unwrap();
+        assert_eq!(s.transport(), Transport::AllowInsecureHttp);
+    }
+
+    #[test]
+    fn a_config_file_fills_what_the_environment_leaves_unset_and_refuses_unknown_keys() {
+        let dir = std::env::temp_dir().join(format!("acsgw-settings-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("gateway.toml");
+        std::fs::write(&file, "listen = \"0.0.0.0:9999\"\nmigrate_on_start = true\n").unwrap();
+        let values = read_file(&file).unwrap();
+        let source = Source::from_maps(
+            |name| match name {
+                "DATABASE_URL" => Some("postgres://localhost/x".into()),
+                "ACSGW_SECRET_KEYS" => Some(KEYS.into()),
+                "ACSGW_MIGRATE_ON_START" => Some("false".into()),
+                _ => None,
+            },
+            &values,
+        )
+        .unwrap();
+        let s = Settings::from_source(&source).unwrap();
+        assert_eq!(s.listen.to_string(), "0.0.0.0:9999");
+        assert!(!s.migrate_on_start, "the environment wins over the file");
+        std::fs::write(&file, "lisen = \"x\"\n").unwrap();
+        assert!(read_file(&file).unwrap_err().to_string().contains("unknown setting \"lisen\""));
+    }
+}

@@ -1,0 +1,163 @@
+//! The `acs-gateway` binary: exit codes, messages, and the commands that need no HTTP.
+
+use std::{
+    process::{Command, Output, Stdio},
+    time::Duration,
+};
+
+use reqwest::StatusCode;
+
+use crate::helpers::{KEYRING, fresh_database};
+
+fn gateway(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_acs-gateway"));
+    command.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn help_names_every_command() {
+    let output = gateway(&["--help"], &[]);
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    for command in ["serve", "migrate", "admin-key", "reseal", "--config"] {
+        assert!(text.contains(command), "{command} missing from --help:\n{text}");
+    }
+}
+
+#[test]
+fn serve_without_the_keyring_exits_2_naming_the_variable() {
+    let output = gateway(&["serve"], &[("DATABASE_URL", "postgres://postgres@127.0.0.1:1/x")]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("ACSGW_SECRET_KEYS: is required"), "{}", stderr(&output));
+}
+
+#[test]
+fn serve_without_a_database_url_exits_2_naming_it() {
+    let output = gateway(&["serve"], &[("ACSGW_SECRET_KEYS", KEYRING)]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("DATABASE_URL: is required"), "{}", stderr(&output));
+}
+
+#[test]
+fn a_malformed_setting_exits_2_naming_it_and_never_echoing_key_material() {
+    let output = gateway(
+        &["serve"],
+        &[
+            ("DATABASE_URL", "postgres://x@127.0.0.1:1/x"),
+            ("ACSGW_SECRET_KEYS", "k1:c2hvcnQ="),
+            ("ACSGW_LISTEN", "0.0.0.0:8080"),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let text = stderr(&output);
+    assert!(text.contains("ACSGW_SECRET_KEYS"), "{text}");
+    assert!(!text.contains("c2hvcnQ="), "{text}");
+    let output = gateway(
+        &["serve"],
+        &[
+            ("DATABASE_URL", "postgres://x@127.0.0.1:1/x"),
+            ("ACSGW_SECRET_KEYS", KEYRING),
+            ("ACSGW_LISTEN", "everywhere"),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("ACSGW_LISTEN"), "{}", stderr(&output));
+}
+
+#[test]
+fn an_unknown_argument_exits_2() {
+    assert_eq!(gateway(&["serve", "--colour"], &[]).status.code(), Some(2));
+    assert_eq!(gateway(&["frobnicate"], &[]).status.code(), Some(2));
+}
+
+#[test]
+fn a_config_file_with_an_unknown_key_exits_2() {
+    let file = std::env::temp_dir().join(format!("acsgw-{}.toml", uuid::Uuid::new_v4()));
+    std::fs::write(&file, "lissen = \"127.0.0.1:1\"\n").unwrap();
+    let output = gateway(&["serve", "--config", file.to_str().unwrap()], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("unknown setting \"lissen\""), "{}", stderr(&output));
+}
+
+#[tokio::test]
+async fn migrate_applies_once_and_then_reports_up_to_date() {
+    let url = registry::local_pg::PostgresServer::for_tests().await.unwrap().create_database().await.unwrap();
+    let first = gateway(&["migrate"], &[("DATABASE_URL", &url)]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        String::from_utf8_lossy(&first.stdout).contains("[1, 2, 3]"),
+        "{}",
+        String::from_utf8_lossy(&first.stdout)
+    );
+    let second = gateway(&["migrate"], &[("DATABASE_URL", &url)]);
+    assert!(String::from_utf8_lossy(&second.stdout).contains("up to date"));
+}
+
+#[tokio::test]
+async fn admin_key_create_prints_a_key_that_opens_the_admin_api_and_a_serve_that_stops_on_sigterm() {
+    let url = fresh_database().await;
+    let created = gateway(&["admin-key", "create", "--name", "ops@contoso"], &[("DATABASE_URL", &url)]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    let key = String::from_utf8(created.stdout).unwrap().trim().to_owned();
+    assert!(key.starts_with("acsgw_") && key.len() > 40, "{key}");
+    let stored: Vec<u8> = sqlx::query_scalar("SELECT key_hash FROM admin_keys")
+        .fetch_one(&sqlx::PgPool::connect(&url).await.unwrap())
+        .await
+        .unwrap();
+    assert_ne!(stored, key.as_bytes(), "only the hash is stored");
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_acs-gateway"))
+        .arg("serve")
+        .env("DATABASE_URL", &url)
+        .env("ACSGW_SECRET_KEYS", KEYRING)
+        .env("ACSGW_LISTEN", &listen)
+        .env("ACSGW_SHUTDOWN_TIMEOUT_SECONDS", "5")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let mut answered = None;
+    for _ in 0..100 {
+        if let Ok(response) =
+            client.get(format!("http://{listen}/admin/v1/tenants")).bearer_auth(&key).send().await
+        {
+            answered = Some(response.status());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(answered, Some(StatusCode::OK));
+
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let mut exited = None;
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().unwrap() {
+            exited = Some(status);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let status = exited.expect("acs-gateway stops after SIGTERM");
+    assert!(status.success(), "exit status {status:?}");
+    let logs = std::io::read_to_string(child.stderr.take().unwrap()).unwrap();
+    assert!(logs.contains("gateway stopped"), "{logs}");
+    assert!(
+        logs.lines()
+            .filter(|l| l.starts_with('{'))
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "JSON logs:\n{logs}"
+    );
+    assert!(!logs.contains(&key), "the admin key is never logged");
+}

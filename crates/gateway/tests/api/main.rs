@@ -1,0 +1,27 @@
+//! Integration tests through HTTP against a real Postgres (a fresh database per test).
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test that cannot set itself up should fail loudly"
+)]
+
+mod admin_auth;
+mod attacks;
+mod audit_events;
+mod cli;
+mod exchange;
+mod exchange_authorization;
+mod exchange_upstream;
+mod health;
+mod helpers;
+mod operations;
+mod replicas;
+mod request_context;
+mod sealing;
+mod tenants_acs;
+mod tenants_create;
+mod tenants_delete;
+mod tenants_patch;
+mod tenants_read;
+mod tenants_validation;
+mod upstreams;

@@ -1,0 +1,100 @@
+//! Two gateways on one database: a change through one is seen by the other's tenant cache at once.
+
+use std::time::Duration;
+
+use registry::domain::TenantSlug;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::{TestApp, spawn_app, spawn_app_on};
+
+/// A TTL far longer than the test, so only a notification can explain a fresh value.
+const LONG_TTL: &[(&str, &str)] = &[("ACSGW_TENANT_CACHE_TTL_SECONDS", "3600")];
+
+async fn cached_version(app: &TestApp, slug: &TenantSlug) -> Option<i64> {
+    app.tenant_cache.get(slug).await.unwrap().map(|t| t.version)
+}
+
+async fn eventually(app: &TestApp, slug: &TenantSlug, expected: Option<i64>) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let seen = cached_version(app, slug).await;
+        if seen == expected {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "replica still sees {seen:?}, expected {expected:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_change_through_one_replica_reaches_the_other_within_two_seconds() {
+    let a = spawn_app().await;
+    let b = spawn_app_on(&a.database_url, LONG_TTL).await;
+    let (slug, _) = a.create_tenant().await;
+    let slug = TenantSlug::parse(&slug).unwrap();
+    assert_eq!(cached_version(&b, &slug).await, Some(1));
+
+    let response = a.patch_tenant(slug.as_str(), Some("\"1\""), &json!({"status": "suspended"})).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    eventually(&b, &slug, Some(2)).await;
+    assert_eq!(b.tenant_cache.get(&slug).await.unwrap().unwrap().status.as_str(), "suspended");
+
+    let rotated = a
+        .admin(Method::PUT, &format!("/admin/v1/tenants/{slug}/acs"))
+        .json(&json!({"connectionString": "endpoint=https://y.communication.azure.com/;accesskey=ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8="}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rotated.status(), StatusCode::OK);
+    eventually(&b, &slug, Some(3)).await;
+
+    let deleted = a.admin(Method::DELETE, &format!("/admin/v1/tenants/{slug}")).send().await.unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    eventually(&b, &slug, None).await;
+}
+
+#[tokio::test]
+async fn a_tenant_created_after_a_miss_was_cached_is_seen_at_once() {
+    let a = spawn_app().await;
+    let b = spawn_app_on(&a.database_url, LONG_TTL).await;
+    let slug = TenantSlug::parse(&crate::helpers::unique_slug()).unwrap();
+    assert_eq!(cached_version(&b, &slug).await, None);
+    let response = a.create_tenant_with(&crate::helpers::tenant_body(slug.as_str())).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    eventually(&b, &slug, Some(1)).await;
+}
+
+#[tokio::test]
+async fn a_replica_that_loses_its_listener_drops_its_cache_and_listens_again() {
+    let a = spawn_app().await;
+    let b = spawn_app_on(&a.database_url, LONG_TTL).await;
+    let (slug, _) = a.create_tenant().await;
+    let slug = TenantSlug::parse(&slug).unwrap();
+    assert_eq!(cached_version(&b, &slug).await, Some(1));
+
+    // A change the listener cannot hear: written behind the gateway's back, without NOTIFY.
+    sqlx::query("UPDATE tenants SET version = 5 WHERE slug = $1")
+        .bind(slug.as_str())
+        .execute(&a.pool)
+        .await
+        .unwrap();
+    assert_eq!(cached_version(&b, &slug).await, Some(1), "still cached");
+
+    let reconnected = b.listener_ready.notified();
+    let killed: i64 = sqlx::query_scalar(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+         WHERE datname = current_database() AND query ILIKE 'LISTEN%' AND pid <> pg_backend_pid()",
+    )
+    .fetch_one(&a.pool)
+    .await
+    .unwrap();
+    assert_eq!(killed, 2, "both replicas' listeners");
+    tokio::time::timeout(Duration::from_secs(5), reconnected).await.expect("listener reconnects");
+    assert_eq!(cached_version(&b, &slug).await, Some(5), "the cache was dropped");
+
+    let response =
+        a.patch_tenant(slug.as_str(), Some("\"5\""), &json!({"displayName": "After reconnect"})).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    eventually(&b, &slug, Some(6)).await;
+}

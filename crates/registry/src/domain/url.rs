@@ -1,0 +1,144 @@
+use std::fmt;
+
+use url::Url;
+
+use super::InvalidValue;
+
+/// Whether plain `http://` is acceptable. Production is `HttpsOnly`; only the devstack and tests turn
+/// `ACSGW_ALLOW_INSECURE_HTTP` on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    HttpsOnly,
+    AllowInsecureHttp,
+}
+
+/// An absolute URL of a service we call (webhooks, key sets): https (or http when allowed), a host,
+/// no credentials, no fragment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceUrl(Url);
+
+impl ServiceUrl {
+    pub fn parse(value: &str, transport: Transport) -> Result<Self, InvalidValue> {
+        let url = Url::parse(value).map_err(|_| InvalidValue::new("must be an absolute URL"))?;
+        match (url.scheme(), transport) {
+            ("https", _) | ("http", Transport::AllowInsecureHttp) => {}
+            ("http", Transport::HttpsOnly) => {
+                return Err(InvalidValue::new("must use https (http only with ACSGW_ALLOW_INSECURE_HTTP)"));
+            }
+            _ => return Err(InvalidValue::new("must be an https URL")),
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(InvalidValue::new("must name a host"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(InvalidValue::new("must not carry credentials"));
+        }
+        if url.fragment().is_some() {
+            return Err(InvalidValue::new("must not have a fragment"));
+        }
+        if value.len() > 2048 {
+            return Err(InvalidValue::new("must be at most 2048 characters"));
+        }
+        Ok(Self(url))
+    }
+
+    pub fn as_url(&self) -> &Url {
+        &self.0
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.0.scheme() == "https"
+    }
+}
+
+impl fmt::Display for ServiceUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.as_str())
+    }
+}
+
+impl serde::Serialize for ServiceUrl {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ServiceUrl {
+    /// Stored values were checked when written; the transport is enforced again when they are used.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = String::deserialize(deserializer)?;
+        Self::parse(&value, Transport::AllowInsecureHttp).map_err(serde::de::Error::custom)
+    }
+}
+
+/// An ACS resource endpoint: scheme and authority only, kept without a trailing slash
+/// (`https://contoso.communication.azure.com`), as the SDKs sign it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcsEndpoint(String);
+
+impl AcsEndpoint {
+    pub fn parse(value: &str, transport: Transport) -> Result<Self, InvalidValue> {
+        let url = ServiceUrl::parse(value, transport)?;
+        let url = url.as_url();
+        if url.path() != "/" || url.query().is_some() {
+            return Err(InvalidValue::new("must be the resource's base URL, without path or query"));
+        }
+        let mut endpoint = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
+        if let Some(port) = url.port() {
+            endpoint.push_str(&format!(":{port}"));
+        }
+        Ok(Self(endpoint))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.0.starts_with("https://")
+    }
+}
+
+impl fmt::Display for AcsEndpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acs_endpoints_lose_their_trailing_slash_and_keep_a_non_default_port() {
+        let parse = |s| AcsEndpoint::parse(s, Transport::AllowInsecureHttp).unwrap();
+        assert_eq!(
+            parse("https://contoso.communication.azure.com/").as_str(),
+            "https://contoso.communication.azure.com"
+        );
+        assert_eq!(parse("http://127.0.0.1:8443").as_str(), "http://127.0.0.1:8443");
+        assert_eq!(parse("https://x.example:443/").as_str(), "https://x.example");
+    }
+
+    #[test]
+    fn acs_endpoints_with_a_path_query_credentials_or_plain_http_are_refused() {
+        let https_only = |s| AcsEndpoint::parse(s, Transport::HttpsOnly);
+        assert!(https_only("http://contoso.communication.azure.com").is_err());
+        assert!(https_only("https://contoso.communication.azure.com/identities").is_err());
+        assert!(https_only("https://contoso.communication.azure.com/?a=b").is_err());
+        assert!(https_only("https://user:pw@contoso.communication.azure.com").is_err());
+        assert!(https_only("ftp://contoso.communication.azure.com").is_err());
+        assert!(https_only("contoso.communication.azure.com").is_err());
+    }
+
+    #[test]
+    fn service_urls_keep_their_path_but_refuse_fragments() {
+        let url = ServiceUrl::parse("https://auth.contoso.com/keys?x=1", Transport::HttpsOnly).unwrap();
+        assert_eq!(url.as_str(), "https://auth.contoso.com/keys?x=1");
+        assert!(ServiceUrl::parse("https://auth.contoso.com/#frag", Transport::HttpsOnly).is_err());
+    }
+}

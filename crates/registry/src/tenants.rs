@@ -1,0 +1,391 @@
+//! The tenant repository. Every function starts from the tenant (its slug); every change runs in one
+//! transaction with its audit event and a `NOTIFY` that tells every replica to drop its cached copy.
+
+mod row;
+
+use std::sync::Arc;
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Utc};
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+use sqlx::{PgConnection, PgPool, types::Json};
+use uuid::Uuid;
+
+use self::row::{StoredAcsCredential, TenantRow};
+use crate::{
+    RegistryError,
+    audit::{self, Action, Actor, Change},
+    domain::{
+        AcsConnection, AcsCredential, AuthorizationPolicy, NewAcsConnection, NewAcsCredential, NewTenant,
+        SecretInput, Tenant, TenantChanges, TenantSlug,
+    },
+    sealing::{Keyring, SealContext, SealError, StoredSecret},
+    view::TenantView,
+};
+
+/// The `NOTIFY` channel for tenant changes; the payload is the slug, or `*` for "everything".
+pub const CHANGES_CHANNEL: &str = "acsgw_tenant_changes";
+
+macro_rules! columns {
+    () => {
+        "id, slug, display_name, status, entra_authority, entra_tenant_id, entra_allowed_tenant_ids,
+         entra_allowed_app_ids, acs_endpoint, acs_credential, authorization_policy, exchanges_per_second,
+         burst, created_at, updated_at, version"
+    };
+}
+
+/// Where a listing continues: after the tenant created at `created_at` with id `id` (newest first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListCursor {
+    created_at: DateTime<Utc>,
+    id: Uuid,
+}
+
+impl ListCursor {
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}|{}", self.created_at.timestamp_micros(), self.id))
+    }
+
+    pub fn decode(value: &str) -> Option<Self> {
+        let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(value).ok()?).ok()?;
+        let (micros, id) = raw.split_once('|')?;
+        Some(Self {
+            created_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+            id: Uuid::try_parse(id).ok()?,
+        })
+    }
+}
+
+#[derive(Clone)]
+pub struct TenantStore {
+    pool: PgPool,
+    keyring: Arc<Keyring>,
+}
+
+impl TenantStore {
+    pub fn new(pool: PgPool, keyring: Arc<Keyring>) -> Self {
+        Self { pool, keyring }
+    }
+
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
+    }
+
+    pub async fn get(&self, slug: &TenantSlug) -> Result<Option<Tenant>, RegistryError> {
+        let row: Option<TenantRow> =
+            sqlx::query_as(concat!("SELECT ", columns!(), " FROM tenants WHERE slug = $1"))
+                .bind(slug.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(Tenant::try_from).transpose()
+    }
+
+    /// Newest first; the cursor, when present, continues after the last tenant returned.
+    pub async fn list(
+        &self,
+        limit: u32,
+        after: Option<ListCursor>,
+    ) -> Result<(Vec<Tenant>, Option<ListCursor>), RegistryError> {
+        let rows: Vec<TenantRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM tenants
+              WHERE $1::timestamptz IS NULL OR (created_at, id) < ($1, $2)
+              ORDER BY created_at DESC, id DESC
+              LIMIT $3"
+        ))
+        .bind(after.map(|c| c.created_at))
+        .bind(after.map(|c| c.id))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut tenants = rows.into_iter().map(Tenant::try_from).collect::<Result<Vec<_>, _>>()?;
+        let next = if tenants.len() > limit as usize {
+            tenants.truncate(limit as usize);
+            tenants.last().map(|t| ListCursor { created_at: t.created_at, id: t.id.0 })
+        } else {
+            None
+        };
+        Ok((tenants, next))
+    }
+
+    pub async fn create(&self, new: NewTenant, actor: &Actor) -> Result<Tenant, RegistryError> {
+        let id = Uuid::now_v7();
+        let acs = self.seal_acs(id, new.acs)?;
+        let authorization = self.seal_policy(id, new.authorization)?;
+        let (authority, tenant_id, allowed_tenants) = row::authority_columns(new.entra.authority());
+        let mut tx = self.pool.begin().await?;
+        let row: TenantRow = sqlx::query_as(concat!(
+            "INSERT INTO tenants (id, slug, display_name, status, entra_authority, entra_tenant_id,
+                entra_allowed_tenant_ids, entra_allowed_app_ids, acs_endpoint, acs_credential,
+                acs_key_fingerprint, authorization_policy, exchanges_per_second, burst)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+             RETURNING ",
+            columns!()
+        ))
+        .bind(id)
+        .bind(new.slug.as_str())
+        .bind(new.display_name.as_str())
+        .bind(new.status.as_str())
+        .bind(authority)
+        .bind(tenant_id)
+        .bind(allowed_tenants)
+        .bind(row::app_id_column(&new.entra))
+        .bind(acs.endpoint.as_str())
+        .bind(Json(StoredAcsCredential::from(&acs.credential)))
+        .bind(acs.credential.fingerprint())
+        .bind(Json(&authorization))
+        .bind(limit_column(new.limits.exchanges_per_second()))
+        .bind(limit_column(new.limits.burst()))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(slug_taken)?;
+        let tenant = Tenant::try_from(row)?;
+        let changes = audit::diff(&json!({}), &audit_document(&tenant));
+        finish_change(&mut tx, &tenant, actor, Action::TenantCreated, &changes).await?;
+        tx.commit().await?;
+        Ok(tenant)
+    }
+
+    /// Replaces every mutable field; a no-op change writes nothing and keeps the version.
+    pub async fn update(
+        &self,
+        slug: &TenantSlug,
+        expected_version: Option<i64>,
+        changes: TenantChanges,
+        actor: &Actor,
+    ) -> Result<Tenant, RegistryError> {
+        let mut tx = self.pool.begin().await?;
+        let before = lock(&mut tx, slug, expected_version).await?;
+        let authorization = self.seal_policy(before.id.0, changes.authorization)?;
+        let (authority, tenant_id, allowed_tenants) = row::authority_columns(changes.entra.authority());
+        let proposed = Tenant {
+            display_name: changes.display_name.clone(),
+            status: changes.status,
+            entra: changes.entra.clone(),
+            authorization: authorization.clone(),
+            limits: changes.limits,
+            ..before.clone()
+        };
+        let diff = audit::diff(&audit_document(&before), &audit_document(&proposed));
+        if diff.is_empty() {
+            return Ok(before);
+        }
+        let row: TenantRow = sqlx::query_as(concat!(
+            "UPDATE tenants SET display_name = $2, status = $3, entra_authority = $4, entra_tenant_id = $5,
+                entra_allowed_tenant_ids = $6, entra_allowed_app_ids = $7, authorization_policy = $8,
+                exchanges_per_second = $9, burst = $10, updated_at = now(), version = version + 1
+             WHERE id = $1
+             RETURNING ",
+            columns!()
+        ))
+        .bind(before.id.0)
+        .bind(changes.display_name.as_str())
+        .bind(changes.status.as_str())
+        .bind(authority)
+        .bind(tenant_id)
+        .bind(allowed_tenants)
+        .bind(row::app_id_column(&changes.entra))
+        .bind(Json(&authorization))
+        .bind(limit_column(changes.limits.exchanges_per_second()))
+        .bind(limit_column(changes.limits.burst()))
+        .fetch_one(&mut *tx)
+        .await?;
+        let tenant = Tenant::try_from(row)?;
+        finish_change(&mut tx, &tenant, actor, Action::TenantUpdated, &diff).await?;
+        tx.commit().await?;
+        Ok(tenant)
+    }
+
+    /// Replaces the ACS connection (key rotation).
+    pub async fn replace_acs(
+        &self,
+        slug: &TenantSlug,
+        expected_version: Option<i64>,
+        acs: NewAcsConnection,
+        actor: &Actor,
+    ) -> Result<Tenant, RegistryError> {
+        let mut tx = self.pool.begin().await?;
+        let before = lock(&mut tx, slug, expected_version).await?;
+        let acs = self.seal_acs(before.id.0, acs)?;
+        let row: TenantRow = sqlx::query_as(concat!(
+            "UPDATE tenants SET acs_endpoint = $2, acs_credential = $3, acs_key_fingerprint = $4,
+                updated_at = now(), version = version + 1
+             WHERE id = $1
+             RETURNING ",
+            columns!()
+        ))
+        .bind(before.id.0)
+        .bind(acs.endpoint.as_str())
+        .bind(Json(StoredAcsCredential::from(&acs.credential)))
+        .bind(acs.credential.fingerprint())
+        .fetch_one(&mut *tx)
+        .await?;
+        let tenant = Tenant::try_from(row)?;
+        let mut changes = audit::diff(&audit_document(&before), &audit_document(&tenant));
+        if changes.is_empty() {
+            // The same key again still is a rotation worth recording.
+            changes.push(Change { field: "/acs".into(), from: None, to: None });
+        }
+        finish_change(&mut tx, &tenant, actor, Action::TenantAcsRotated, &changes).await?;
+        tx.commit().await?;
+        Ok(tenant)
+    }
+
+    pub async fn delete(
+        &self,
+        slug: &TenantSlug,
+        expected_version: Option<i64>,
+        actor: &Actor,
+    ) -> Result<(), RegistryError> {
+        let mut tx = self.pool.begin().await?;
+        let before = lock(&mut tx, slug, expected_version).await?;
+        sqlx::query("DELETE FROM tenants WHERE id = $1").bind(before.id.0).execute(&mut *tx).await?;
+        finish_change(&mut tx, &before, actor, Action::TenantDeleted, &[]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Seals every stored secret again under the keyring's first key (after a key rotation); returns
+    /// how many tenants changed. Fails without writing anything if any secret does not open.
+    pub async fn reseal_all(&self, actor: &Actor) -> Result<usize, RegistryError> {
+        let mut tx = self.pool.begin().await?;
+        let rows: Vec<TenantRow> =
+            sqlx::query_as(concat!("SELECT ", columns!(), " FROM tenants ORDER BY id FOR UPDATE"))
+                .fetch_all(&mut *tx)
+                .await?;
+        let mut changed = 0;
+        for row in rows {
+            let tenant = Tenant::try_from(row)?;
+            let id = tenant.id.0;
+            let acs_context = SealContext { tenant: id, purpose: ACS_PURPOSE };
+            let reseal = |s: StoredSecret, purpose| -> Result<StoredSecret, SealError> {
+                let context = SealContext { tenant: id, purpose };
+                Ok(self.keyring.reseal(&s, context)?.unwrap_or(s))
+            };
+            let credential = match tenant.acs.credential.clone() {
+                AcsCredential::AccessKey(s) => AcsCredential::AccessKey(reseal(s, acs_context.purpose)?),
+                AcsCredential::ClientSecret { tenant_id, client_id, client_secret } => {
+                    AcsCredential::ClientSecret {
+                        tenant_id,
+                        client_id,
+                        client_secret: reseal(client_secret, ACS_PURPOSE)?,
+                    }
+                }
+            };
+            let authorization =
+                tenant.authorization.clone().try_map_secrets(|s| reseal(s, POLICY_PURPOSE))?;
+            if credential == tenant.acs.credential && authorization == tenant.authorization {
+                continue;
+            }
+            sqlx::query("UPDATE tenants SET acs_credential = $2, authorization_policy = $3 WHERE id = $1")
+                .bind(id)
+                .bind(Json(StoredAcsCredential::from(&credential)))
+                .bind(Json(&authorization))
+                .execute(&mut *tx)
+                .await?;
+            changed += 1;
+        }
+        let changes = [Change { field: "/tenants".into(), from: None, to: Some(json!(changed)) }];
+        audit::record(&mut tx, None, actor, Action::SecretsResealed, &changes).await?;
+        notify(&mut tx, "*").await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    fn seal_acs(&self, tenant: Uuid, acs: NewAcsConnection) -> Result<AcsConnection, SealError> {
+        let context = SealContext { tenant, purpose: ACS_PURPOSE };
+        let credential = match acs.credential {
+            NewAcsCredential::AccessKey(key) => {
+                AcsCredential::AccessKey(self.keyring.seal_secret(key.expose(), context)?)
+            }
+            NewAcsCredential::ClientSecret { tenant_id, client_id, client_secret } => {
+                AcsCredential::ClientSecret {
+                    tenant_id,
+                    client_id,
+                    client_secret: self
+                        .keyring
+                        .seal_secret(client_secret.expose_secret().as_bytes(), context)?,
+                }
+            }
+        };
+        Ok(AcsConnection { endpoint: acs.endpoint, credential })
+    }
+
+    fn seal_policy(
+        &self,
+        tenant: Uuid,
+        policy: AuthorizationPolicy<SecretInput>,
+    ) -> Result<AuthorizationPolicy<StoredSecret>, SealError> {
+        let context = SealContext { tenant, purpose: POLICY_PURPOSE };
+        policy.try_map_secrets(|secret| match secret {
+            SecretInput::New(plain) => self.keyring.seal_secret(plain.expose_secret().as_bytes(), context),
+            SecretInput::Keep(stored) => Ok(stored),
+        })
+    }
+}
+
+/// Associated-data purposes, so an ACS key cannot be swapped in as a policy secret or back.
+pub const ACS_PURPOSE: &str = "acs";
+pub const POLICY_PURPOSE: &str = "authorization";
+
+async fn lock(
+    conn: &mut PgConnection,
+    slug: &TenantSlug,
+    expected_version: Option<i64>,
+) -> Result<Tenant, RegistryError> {
+    let row: Option<TenantRow> =
+        sqlx::query_as(concat!("SELECT ", columns!(), " FROM tenants WHERE slug = $1 FOR UPDATE"))
+            .bind(slug.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+    let tenant = Tenant::try_from(row.ok_or(RegistryError::NotFound)?)?;
+    match expected_version {
+        Some(expected) if expected != tenant.version => {
+            Err(RegistryError::VersionMismatch { expected, current: tenant.version })
+        }
+        _ => Ok(tenant),
+    }
+}
+
+async fn finish_change(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    actor: &Actor,
+    action: Action,
+    changes: &[Change],
+) -> Result<(), RegistryError> {
+    audit::record(conn, Some((tenant.id.0, &tenant.slug)), actor, action, changes).await?;
+    notify(conn, tenant.slug.as_str()).await
+}
+
+/// Delivered to every listener when the transaction commits, and not at all if it rolls back.
+async fn notify(conn: &mut PgConnection, payload: &str) -> Result<(), RegistryError> {
+    sqlx::query("SELECT pg_notify($1, $2)").bind(CHANGES_CHANNEL).bind(payload).execute(conn).await?;
+    Ok(())
+}
+
+/// The tenant's public view without the fields every write changes.
+fn audit_document(tenant: &Tenant) -> Value {
+    let mut doc = serde_json::to_value(TenantView::from(tenant)).unwrap_or(Value::Null);
+    if let Some(map) = doc.as_object_mut() {
+        for volatile in ["createdAt", "updatedAt", "version"] {
+            map.remove(volatile);
+        }
+    }
+    doc
+}
+
+fn limit_column(value: u32) -> i32 {
+    i32::try_from(value).unwrap_or(i32::MAX)
+}
+
+fn slug_taken(error: sqlx::Error) -> RegistryError {
+    match &error {
+        sqlx::Error::Database(db) if db.constraint() == Some("tenants_slug_unique") => {
+            RegistryError::SlugTaken
+        }
+        _ => RegistryError::Database(error),
+    }
+}
