@@ -11,7 +11,7 @@ use registry::{
 };
 use secrecy::ExposeSecret;
 use sqlx::{PgPool, postgres::PgPoolOptions};
-use tokio::{sync::Notify, task::JoinHandle};
+use tokio::task::JoinHandle;
 
 use crate::{
     exchange::{EntraB, Exchanger, ExchangerParts},
@@ -43,7 +43,6 @@ pub struct Application {
     metrics_server: Option<Server>,
     state: web::Data<AppState>,
     background: Vec<JoinHandle<()>>,
-    listener_ready: Arc<Notify>,
     replica_id: uuid::Uuid,
 }
 
@@ -76,8 +75,7 @@ impl Application {
         let observer: CacheObserver =
             Arc::new(move |event| cache_metrics.tenant_cache_event(cache_event_name(event)));
         let tenant_cache = TenantCache::new(tenants.clone(), settings.tenant_cache_ttl, observer);
-        let listener_ready = Arc::new(Notify::new());
-        let listener_task = tenant_cache.spawn_listener(pool.clone(), Some(listener_ready.clone()));
+        let listener_task = tenant_cache.spawn_listener(pool.clone());
         let exchanger = build_exchanger(&settings, tenant_cache.clone(), &metrics, &stats)?;
         let state = web::Data::new(AppState {
             pool,
@@ -129,7 +127,7 @@ impl Application {
             }
             None => (None, None),
         };
-        Ok(Self { port, metrics_port, server, metrics_server, state, background, listener_ready, replica_id })
+        Ok(Self { port, metrics_port, server, metrics_server, state, background, replica_id })
     }
 
     pub fn port(&self) -> u16 {
@@ -143,11 +141,6 @@ impl Application {
 
     pub fn tenant_cache(&self) -> &TenantCache {
         &self.state.tenant_cache
-    }
-
-    /// Fires when the tenant-change listener is (re)connected; tests wait for it.
-    pub fn listener_ready(&self) -> Arc<Notify> {
-        self.listener_ready.clone()
     }
 
     /// A handle to stop the server gracefully (in-flight requests finish first).

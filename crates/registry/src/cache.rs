@@ -41,6 +41,8 @@ pub struct TenantCache {
     observer: CacheObserver,
     /// Every slug some replica changed, for per-tenant state kept elsewhere (breakers, decisions).
     changes: tokio::sync::broadcast::Sender<TenantSlug>,
+    /// How many times the change listener has been (re)established.
+    sessions: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl TenantCache {
@@ -51,6 +53,7 @@ impl TenantCache {
             generation: Arc::new(AtomicU64::new(0)),
             observer,
             changes: tokio::sync::broadcast::channel(1024).0,
+            sessions: Arc::new(tokio::sync::watch::channel(0).0),
         }
     }
 
@@ -86,6 +89,12 @@ impl TenantCache {
         self.changes.subscribe()
     }
 
+    /// Counts listener sessions established so far; the value changes each time the listener
+    /// (re)connects, so a caller can wait for the first session or for a reconnect.
+    pub fn listener_sessions(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.sessions.subscribe()
+    }
+
     pub fn clear(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.invalidate_all();
@@ -93,17 +102,13 @@ impl TenantCache {
     }
 
     /// Listens for changes until the task is aborted, reconnecting with backoff when the connection
-    /// drops. `connected` fires each time the listener is (re)established.
-    pub fn spawn_listener(
-        &self,
-        pool: PgPool,
-        connected: Option<Arc<tokio::sync::Notify>>,
-    ) -> JoinHandle<()> {
+    /// drops. [`Self::listener_sessions`] counts each (re)established session.
+    pub fn spawn_listener(&self, pool: PgPool) -> JoinHandle<()> {
         let cache = self.clone();
         tokio::spawn(async move {
             let mut backoff = Duration::from_millis(100);
             loop {
-                match cache.listen(&pool, connected.as_deref()).await {
+                match cache.listen(&pool).await {
                     Ok(()) => backoff = Duration::from_millis(100),
                     Err(error) => {
                         tracing::warn!(error = %error, "tenant change listener failed; reconnecting");
@@ -121,11 +126,7 @@ impl TenantCache {
     }
 
     /// One listener session: returns when its connection is lost.
-    async fn listen(
-        &self,
-        pool: &PgPool,
-        connected: Option<&tokio::sync::Notify>,
-    ) -> Result<(), sqlx::Error> {
+    async fn listen(&self, pool: &PgPool) -> Result<(), sqlx::Error> {
         let mut listener = PgListener::connect_with(pool).await?;
         // Reconnect ourselves, so that every lost connection also clears the cache.
         listener.eager_reconnect(false);
@@ -133,9 +134,7 @@ impl TenantCache {
         // Anything cached before now may have missed a notification.
         self.clear();
         tracing::info!(channel = CHANGES_CHANNEL, "listening for tenant changes");
-        if let Some(connected) = connected {
-            connected.notify_waiters();
-        }
+        self.sessions.send_modify(|sessions| *sessions += 1);
         while let Some(notification) = listener.try_recv().await? {
             match notification.payload() {
                 "*" => self.clear(),

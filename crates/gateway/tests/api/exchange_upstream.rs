@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::{
-    helpers::{APP_ID, ENTRA_TENANT, assert_problem, spawn_app_on},
+    helpers::{APP_ID, ENTRA_TENANT, assert_problem, spawn_app_on, spawn_app_without_postgres},
     upstreams::{USER_ID, spawn_exchange_app},
 };
 
@@ -213,7 +213,7 @@ async fn raising_a_tenants_limit_takes_effect_at_once() {
 async fn an_unreachable_registry_is_a_503_not_a_bug() {
     let up = crate::upstreams::upstreams().await;
     let settings = [("ACSGW_ENTRA_AUTHORITY_HOST", up.issuer.base_url())];
-    let app = spawn_app_on("postgres://postgres@127.0.0.1:1/nowhere", &settings).await;
+    let app = spawn_app_without_postgres(&settings).await;
     let response = app.exchange("fabrikam", &up.a1(), None).await;
     assert!(response.headers().contains_key("retry-after"));
     let body = assert_problem(response, StatusCode::SERVICE_UNAVAILABLE, "upstream_unavailable").await;

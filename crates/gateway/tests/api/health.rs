@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{assert_problem, spawn_app, spawn_app_on};
+use crate::helpers::{assert_problem, spawn_app, spawn_app_on, spawn_app_without_postgres};
 
 #[tokio::test]
 async fn healthz_answers_200_without_authentication() {
@@ -30,7 +30,7 @@ async fn readyz_answers_503_on_a_database_without_migrations() {
 
 #[tokio::test]
 async fn readyz_answers_503_when_postgres_is_unreachable() {
-    let app = spawn_app_on("postgres://postgres@127.0.0.1:1/nowhere", &[]).await;
+    let app = spawn_app_without_postgres(&[]).await;
     let response = app.client.get(app.url("/readyz")).send().await.unwrap();
     let body = assert_problem(response, StatusCode::SERVICE_UNAVAILABLE, "not_ready").await;
     assert_eq!(body["detail"], "postgres is not reachable");

@@ -23,7 +23,6 @@ pub struct TestApp {
     pub database_url: String,
     pub pool: PgPool,
     pub tenant_cache: TenantCache,
-    pub listener_ready: Arc<tokio::sync::Notify>,
     pub metrics_port: Option<u16>,
     handle: actix_web::dev::ServerHandle,
     stopped: Arc<tokio::sync::Notify>,
@@ -71,21 +70,33 @@ pub fn settings_for(database_url: &str, overrides: &[(&str, &str)]) -> Settings 
 
 /// Another gateway replica on an existing database (no admin key of its own).
 pub async fn spawn_app_on(database_url: &str, overrides: &[(&str, &str)]) -> TestApp {
+    let app = start(database_url, overrides).await;
+    let mut listener_sessions = app.tenant_cache.listener_sessions();
+    // Wait for the change listener, so no notification of the test is missed.
+    tokio::time::timeout(Duration::from_secs(5), listener_sessions.wait_for(|sessions| *sessions > 0))
+        .await
+        .expect("the tenant change listener connects")
+        .unwrap();
+    app
+}
+
+/// A gateway whose Postgres never answers.
+pub async fn spawn_app_without_postgres(overrides: &[(&str, &str)]) -> TestApp {
+    start("postgres://postgres@127.0.0.1:1/nowhere", overrides).await
+}
+
+async fn start(database_url: &str, overrides: &[(&str, &str)]) -> TestApp {
     let app = Application::build(settings_for(database_url, overrides)).await.unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     let tenant_cache = app.tenant_cache().clone();
-    let listener_ready = app.listener_ready();
     let metrics_port = app.metrics_port();
     let handle = app.handle();
     let stopped = Arc::new(tokio::sync::Notify::new());
     let on_stop = stopped.clone();
-    // Wait for the change listener, so no notification of the test is missed.
-    let ready = listener_ready.notified();
     tokio::spawn(async move {
         let _ = app.run_until_stopped().await;
         on_stop.notify_one();
     });
-    let _ = tokio::time::timeout(Duration::from_secs(5), ready).await;
     TestApp {
         address,
         client: reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap(),
@@ -93,7 +104,6 @@ pub async fn spawn_app_on(database_url: &str, overrides: &[(&str, &str)]) -> Tes
         database_url: database_url.to_owned(),
         pool: PgPool::connect_lazy(database_url).unwrap(),
         tenant_cache,
-        listener_ready,
         metrics_port,
         handle,
         stopped,

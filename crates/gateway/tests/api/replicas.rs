@@ -69,8 +69,12 @@ async fn a_tenant_created_after_a_miss_was_cached_is_seen_at_once() {
 async fn a_replica_that_loses_its_listener_drops_its_cache_and_listens_again() {
     let a = spawn_app().await;
     let b = spawn_app_on(&a.database_url, LONG_TTL).await;
+    let mut changes = b.tenant_cache.subscribe();
     let (slug, _) = a.create_tenant().await;
     let slug = TenantSlug::parse(&slug).unwrap();
+    // Let b hear of the creation first, so that late notification cannot empty the cache below.
+    let heard = tokio::time::timeout(Duration::from_secs(2), changes.recv()).await;
+    assert_eq!(heard.expect("b hears of the new tenant").unwrap(), slug);
     assert_eq!(cached_version(&b, &slug).await, Some(1));
 
     // A change the listener cannot hear: written behind the gateway's back, without NOTIFY.
@@ -81,7 +85,8 @@ async fn a_replica_that_loses_its_listener_drops_its_cache_and_listens_again() {
         .unwrap();
     assert_eq!(cached_version(&b, &slug).await, Some(1), "still cached");
 
-    let reconnected = b.listener_ready.notified();
+    let mut sessions = b.tenant_cache.listener_sessions();
+    let first = *sessions.borrow_and_update();
     let killed: i64 = sqlx::query_scalar(
         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
          WHERE datname = current_database() AND query ILIKE 'LISTEN%' AND pid <> pg_backend_pid()",
@@ -90,7 +95,10 @@ async fn a_replica_that_loses_its_listener_drops_its_cache_and_listens_again() {
     .await
     .unwrap();
     assert_eq!(killed, 2, "both replicas' listeners");
-    tokio::time::timeout(Duration::from_secs(5), reconnected).await.expect("listener reconnects");
+    tokio::time::timeout(Duration::from_secs(5), sessions.wait_for(|now| *now > first))
+        .await
+        .expect("the listener reconnects")
+        .unwrap();
     assert_eq!(cached_version(&b, &slug).await, Some(5), "the cache was dropped");
 
     let response =
