@@ -12,7 +12,7 @@ use secrecy::ExposeSecret;
 
 use crate::{
     Application,
-    settings::{self, DatabaseSettings, Settings, SettingsError, Source},
+    settings::{DatabaseSettings, Settings, SettingsError, Source},
     startup, telemetry,
 };
 
@@ -61,8 +61,15 @@ enum AdminKeyCommand {
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
-    telemetry::init(settings::log_format_from_env());
-    match execute(cli).await {
+    // Logging starts once the settings are read, so the config file's log_format applies too.
+    let outcome = match Source::load(cli.config.as_deref()) {
+        Ok(source) => {
+            telemetry::init(source.log_format());
+            execute(cli.command, &source).await
+        }
+        Err(error) => Err(Failure::Config(error)),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Config(error)) => {
             eprintln!("acs-gateway: configuration error: {error}");
@@ -94,18 +101,16 @@ impl From<anyhow::Error> for Failure {
 }
 
 #[expect(clippy::print_stdout, reason = "commands print their result for scripts")]
-async fn execute(cli: Cli) -> Result<(), Failure> {
-    let source = Source::load(cli.config.as_deref())?;
-    match cli.command {
+async fn execute(command: Command, source: &Source) -> Result<(), Failure> {
+    match command {
         Command::Serve => {
-            let settings = Settings::from_source(&source)?;
-            telemetry::init(settings.log_format);
+            let settings = Settings::from_source(source)?;
             let app = Application::build(settings).await?;
             app.run_until_stopped().await.map_err(anyhow::Error::from)?;
             tracing::info!("gateway stopped");
         }
         Command::Migrate => {
-            let pool = startup::pool(&DatabaseSettings::from_source(&source)?)?;
+            let pool = startup::pool(&DatabaseSettings::from_source(source)?)?;
             let applied = registry::migrate::run(&pool).await.map_err(anyhow::Error::from)?;
             println!(
                 "migrations applied: {}",
@@ -115,7 +120,7 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
         Command::AdminKey { command: AdminKeyCommand::Create { name } } => {
             let name = AdminKeyName::parse(&name)
                 .map_err(|e| SettingsError { variable: "--name", message: e.to_string() })?;
-            let pool = startup::pool(&DatabaseSettings::from_source(&source)?)?;
+            let pool = startup::pool(&DatabaseSettings::from_source(source)?)?;
             let key = admin_keys::create(&pool, &name, &Actor::cli("admin-key create"))
                 .await
                 .map_err(anyhow::Error::from)?;
@@ -123,7 +128,7 @@ async fn execute(cli: Cli) -> Result<(), Failure> {
             println!("{}", key.expose_secret());
         }
         Command::Reseal => {
-            let settings = Settings::from_source(&source)?;
+            let settings = Settings::from_source(source)?;
             let pool = startup::pool(&settings.database)?;
             let store = TenantStore::new(pool, settings.keyring.clone());
             let changed = store.reseal_all(&Actor::cli("reseal")).await.map_err(anyhow::Error::from)?;

@@ -116,6 +116,15 @@ impl Source {
         Ok(Self { values })
     }
 
+    /// The log format asked for, leniently: anything but `pretty` is JSON. [`Settings::from_source`]
+    /// refuses an invalid value; this only picks how to log before settings are complete.
+    pub fn log_format(&self) -> LogFormat {
+        match self.values.get("ACSGW_LOG_FORMAT").map(|v| v.trim()) {
+            Some("pretty") => LogFormat::Pretty,
+            _ => LogFormat::Json,
+        }
+    }
+
     fn required(&self, variable: &'static str) -> Result<&str, SettingsError> {
         self.values
             .get(variable)
@@ -170,6 +179,9 @@ impl DatabaseSettings {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(SettingsError::new("DATABASE_URL", "expected a postgres:// URL"));
         }
+        // The parser's message never includes the URL (and so never its password).
+        url.parse::<sqlx::postgres::PgConnectOptions>()
+            .map_err(|e| SettingsError::new("DATABASE_URL", format!("not a usable Postgres URL: {e}")))?;
         let max_connections: u32 = source.parsed("ACSGW_DB_MAX_CONNECTIONS", "a number of connections")?;
         if max_connections < 2 {
             return Err(SettingsError::new("ACSGW_DB_MAX_CONNECTIONS", "expected at least 2"));

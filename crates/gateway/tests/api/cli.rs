@@ -73,6 +73,16 @@ fn a_malformed_setting_exits_2_naming_it_and_never_echoing_key_material() {
 }
 
 #[test]
+fn a_database_url_that_cannot_be_parsed_exits_2_without_echoing_it() {
+    let url = "postgres://user:hunter2-secret@127.0.0.1:notaport/x";
+    let output = gateway(&["serve"], &[("DATABASE_URL", url), ("ACSGW_SECRET_KEYS", KEYRING)]);
+    assert_eq!(output.status.code(), Some(2));
+    let text = stderr(&output);
+    assert!(text.contains("DATABASE_URL: not a usable Postgres URL"), "{text}");
+    assert!(!text.contains("hunter2-secret"), "{text}");
+}
+
+#[test]
 fn an_unknown_argument_exits_2() {
     assert_eq!(gateway(&["serve", "--colour"], &[]).status.code(), Some(2));
     assert_eq!(gateway(&["frobnicate"], &[]).status.code(), Some(2));
@@ -129,8 +139,12 @@ async fn admin_key_create_prints_a_key_that_opens_the_admin_api_and_a_serve_that
     let client = reqwest::Client::new();
     let mut answered = None;
     for _ in 0..100 {
-        if let Ok(response) =
-            client.get(format!("http://{listen}/admin/v1/tenants")).bearer_auth(&key).send().await
+        if let Ok(response) = client
+            .get(format!("http://{listen}/admin/v1/tenants"))
+            .bearer_auth(&key)
+            .header("x-request-id", "cli-test-request-0001")
+            .send()
+            .await
         {
             answered = Some(response.status());
             break;
@@ -153,11 +167,60 @@ async fn admin_key_create_prints_a_key_that_opens_the_admin_api_and_a_serve_that
     assert!(status.success(), "exit status {status:?}");
     let logs = std::io::read_to_string(child.stderr.take().unwrap()).unwrap();
     assert!(logs.contains("gateway stopped"), "{logs}");
-    assert!(
-        logs.lines()
-            .filter(|l| l.starts_with('{'))
-            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
-        "JSON logs:\n{logs}"
-    );
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not a JSON line: {line}")))
+        .collect();
+    let completed = lines
+        .iter()
+        .find(|line| line["fields"]["message"] == "request completed")
+        .unwrap_or_else(|| panic!("no request line in:\n{logs}"));
+    assert_eq!(completed["span"]["request_id"], "cli-test-request-0001", "{completed}");
+    assert_eq!(completed["fields"]["status"], 200, "{completed}");
     assert!(!logs.contains(&key), "the admin key is never logged");
+}
+
+#[tokio::test]
+async fn the_config_file_chooses_the_log_format() {
+    let url = registry::local_pg::PostgresServer::for_tests().await.unwrap().create_database().await.unwrap();
+    let file = std::env::temp_dir().join(format!("acsgw-{}.toml", uuid::Uuid::new_v4()));
+    std::fs::write(&file, format!("database_url = \"{url}\"\nlog_format = \"pretty\"\n")).unwrap();
+    let pretty = gateway(&["migrate", "--config", file.to_str().unwrap()], &[]);
+    assert!(pretty.status.success(), "{}", stderr(&pretty));
+    let text = stderr(&pretty);
+    assert!(text.contains("migrations") && !text.trim_start().starts_with('{'), "{text}");
+
+    std::fs::write(&file, format!("database_url = \"{url}\"\n")).unwrap();
+    let json = gateway(&["migrate", "--config", file.to_str().unwrap()], &[]);
+    let text = stderr(&json);
+    assert!(!text.is_empty() && text.lines().all(|l| l.starts_with('{')), "{text}");
+    std::fs::remove_file(&file).unwrap();
+}
+
+#[tokio::test]
+async fn reseal_moves_every_secret_under_the_first_key_and_needs_the_old_one() {
+    let app = crate::helpers::spawn_app().await;
+    let (slug, _) = app.create_tenant().await;
+    let old_key_id = |pool: sqlx::PgPool, slug: String| async move {
+        sqlx::query_scalar::<_, String>(
+            "SELECT acs_credential -> 'accessKey' ->> 'keyId' FROM tenants WHERE slug = $1",
+        )
+        .bind(slug)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    assert_eq!(old_key_id(app.pool.clone(), slug.clone()).await, "k1");
+
+    let new_key = "k2:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+    let without_old =
+        gateway(&["reseal"], &[("DATABASE_URL", &app.database_url), ("ACSGW_SECRET_KEYS", new_key)]);
+    assert_eq!(without_old.status.code(), Some(1), "{}", stderr(&without_old));
+    assert_eq!(old_key_id(app.pool.clone(), slug.clone()).await, "k1", "nothing written");
+
+    let keyring = format!("{new_key},{KEYRING}");
+    let resealed =
+        gateway(&["reseal"], &[("DATABASE_URL", &app.database_url), ("ACSGW_SECRET_KEYS", &keyring)]);
+    assert!(resealed.status.success(), "{}", stderr(&resealed));
+    assert_eq!(old_key_id(app.pool.clone(), slug).await, "k2");
 }

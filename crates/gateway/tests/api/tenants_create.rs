@@ -93,7 +93,7 @@ async fn jwt_and_none_policies_are_created_with_defaults() {
     assert_eq!(tenant["authorization"]["userClaim"], "oid");
     assert_eq!(tenant["authorization"]["jwksUri"], "https://auth.contoso.example/keys");
     assert_eq!(tenant["authorization"]["requiredClaims"], json!({"role": "caller"}));
-    assert_eq!(tenant["limits"], json!({"exchangesPerSecond": 16, "burst": 32}));
+    assert_eq!(tenant["limits"], json!({"exchangesPerSecond": 16, "burst": 20}));
 
     let mut body = tenant_body(&unique_slug());
     body["authorization"] = json!({"type": "none"});

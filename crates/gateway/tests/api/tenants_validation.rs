@@ -129,8 +129,10 @@ async fn each_invalid_field_is_a_422_naming_that_field() {
         (json!({"authorization": {"timeoutMs": 10}}), "/authorization/timeoutMs"),
         (json!({"authorization": {"cacheSeconds": 100000}}), "/authorization/cacheSeconds"),
         (json!({"authorization": {"type": "oauth"}}), "/authorization/type"),
-        (json!({"limits": {"exchangesPerSecond": 0}}), "/limits"),
-        (json!({"limits": {"burst": 0}}), "/limits"),
+        (json!({"limits": {"exchangesPerSecond": 0}}), "/limits/exchangesPerSecond"),
+        (json!({"limits": {"exchangesPerSecond": 100_001}}), "/limits/exchangesPerSecond"),
+        (json!({"limits": {"burst": 0}}), "/limits/burst"),
+        (json!({"limits": {"burst": 1_000_001}}), "/limits/burst"),
         (json!({"limits": {"burst": -1}}), "/limits/burst"),
         (json!({"limits": {"burst": "many"}}), "/limits/burst"),
         (json!({"entra": {"allowedAppIds": "11111111-2222-3333-4444-555555555555"}}), "/entra/allowedAppIds"),
@@ -153,7 +155,12 @@ async fn each_invalid_field_is_a_422_naming_that_field() {
 #[tokio::test]
 async fn several_invalid_fields_are_reported_together() {
     let app = spawn_app().await;
-    let body = body_with(&json!({"slug": "X", "displayName": "", "entra": {"tenantId": "nope"}}));
+    let body = body_with(&json!({
+        "slug": "X",
+        "displayName": "",
+        "entra": {"tenantId": "nope"},
+        "limits": {"exchangesPerSecond": 0, "burst": 0},
+    }));
     let problem = assert_problem(
         app.create_tenant_with(&body).await,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -162,7 +169,10 @@ async fn several_invalid_fields_are_reported_together() {
     .await;
     let fields: Vec<&str> =
         problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
-    assert_eq!(fields, ["/slug", "/displayName", "/entra/tenantId"]);
+    assert_eq!(
+        fields,
+        ["/slug", "/displayName", "/entra/tenantId", "/limits/exchangesPerSecond", "/limits/burst"]
+    );
 }
 
 #[tokio::test]

@@ -157,7 +157,12 @@ pub fn status(p: &mut Problems, value: Option<&str>) -> Option<TenantStatus> {
 pub fn limits(p: &mut Problems, value: Option<&LimitsInput>) -> Option<Limits> {
     match value {
         None => Some(Limits::default()),
-        Some(l) => p.check("/limits", Limits::new(l.exchanges_per_second, l.burst)),
+        Some(l) => {
+            let rate = Limits::check_exchanges_per_second(l.exchanges_per_second);
+            let rate = p.check("/limits/exchangesPerSecond", rate);
+            let burst = p.check("/limits/burst", Limits::check_burst(l.burst));
+            Limits::new(rate?, burst?).ok()
+        }
     }
 }
 
