@@ -34,19 +34,25 @@ fn decode_segment(segment: &str) -> Result<Vec<u8>, Rejection> {
     base64url::decode(segment).map_err(|_| Rejection::Malformed("not canonical base64url"))
 }
 
+/// Section 1.5 in order: step 1 (structure) for every segment, then step 2 (the header), so a
+/// token bad in both ways is reported for its structure whichever segment is broken.
 pub fn parse(token: &str) -> Result<Jws<'_>, Rejection> {
+    // Step 1: size, three segments, strict base64url everywhere, JSON objects, no duplicate names.
     if token.len() > MAX_TOKEN_BYTES {
         return Err(Rejection::Malformed("too large"));
     }
     let compact = compact::split(token).map_err(Rejection::Malformed)?;
-    let header = object(&decode_segment(compact.header)?)?;
+    let header_bytes = decode_segment(compact.header)?;
+    let payload_bytes = decode_segment(compact.payload)?;
+    decode_segment(compact.signature)?;
+    let header = object(&header_bytes)?;
+    let claims = object(&payload_bytes)?;
+    check_claim_names(&claims)?;
+    // Step 2: the header names RS256 and its key, and nothing else.
     check_header(&header)?;
     if compact.signature.is_empty() {
         return Err(Rejection::Signature);
     }
-    decode_segment(compact.signature)?;
-    let claims = object(&decode_segment(compact.payload)?)?;
-    check_claim_names(&claims)?;
     let kid = header.get("kid").and_then(Value::as_str).unwrap_or_default().to_owned();
     Ok(Jws { kid, claims, signing_input: compact.signing_input, signature: compact.signature })
 }

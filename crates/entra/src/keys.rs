@@ -1,7 +1,8 @@
 //! Signing keys per key-set URL, merged across fetches (Entra's published set flaps), each trusted
 //! for a day after it was last seen. An unknown `kid` triggers at most one fetch per cool-down per URL
 //! (a flood of invented kids does not become a flood of fetches); a failed fetch keeps the last known
-//! good keys until they age out, after which the answer is "unavailable", not "invalid".
+//! good keys until they age out, after which the answer is "unavailable", not "invalid". While cooling
+//! down after a failed fetch, an unknown `kid` is also "unavailable": we could not ask.
 
 use std::{
     collections::HashMap,
@@ -45,11 +46,18 @@ struct Seen {
     last_seen: Instant,
 }
 
+/// The last fetch of a key set: when it started and whether it worked.
+#[derive(Debug, Clone, Copy)]
+struct Attempt {
+    at: Instant,
+    ok: bool,
+}
+
 #[derive(Default)]
 struct KeySet {
     keys: Mutex<HashMap<String, Seen>>,
-    /// When a fetch of this set was last started; guarded by the async lock for single flight.
-    fetching: tokio::sync::Mutex<Option<Instant>>,
+    /// The last fetch of this set; guarded by the async lock for single flight.
+    fetching: tokio::sync::Mutex<Option<Attempt>>,
 }
 
 pub struct KeyStore {
@@ -129,19 +137,24 @@ impl KeyStore {
             Lookup::Refused(why) => return Err(Rejection::Key(why)),
             Lookup::Expired | Lookup::Missing => {}
         }
-        let cooling = last_fetch.is_some_and(|at| at.elapsed() < self.policy.refresh_cooldown);
-        let fetched = if cooling {
-            None
-        } else {
-            *last_fetch = Some(Instant::now());
-            Some(self.fetch_into(&set, jwks_uri, authority).await)
+        let cooling = last_fetch.filter(|last| last.at.elapsed() < self.policy.refresh_cooldown);
+        // Whether the key source answered: just now, or at its last fetch while we cool down.
+        let answered = match cooling {
+            Some(last) => last.ok,
+            None => {
+                let at = Instant::now();
+                let ok = self.fetch_into(&set, jwks_uri, authority).await;
+                *last_fetch = Some(Attempt { at, ok });
+                ok
+            }
         };
-        match (set.lookup(kid, ttl), fetched) {
-            (Lookup::Found(key), _) => Ok(key),
-            (Lookup::Refused(why), _) => Err(Rejection::Key(why)),
-            // We could not ask, or asking failed: we cannot say the token is bad.
-            (Lookup::Expired, _) | (Lookup::Missing, Some(false)) => Err(Rejection::KeysUnavailable),
-            (Lookup::Missing, _) => Err(Rejection::UnknownKey),
+        match set.lookup(kid, ttl) {
+            Lookup::Found(key) => Ok(key),
+            Lookup::Refused(why) => Err(Rejection::Key(why)),
+            // The key aged out, or the source failed when last asked: we cannot say the token is bad.
+            Lookup::Expired => Err(Rejection::KeysUnavailable),
+            Lookup::Missing if !answered => Err(Rejection::KeysUnavailable),
+            Lookup::Missing => Err(Rejection::UnknownKey),
         }
     }
 
@@ -169,8 +182,9 @@ impl KeyStore {
         };
         for (url, set) in known {
             let mut last_fetch = set.fetching.lock().await;
-            *last_fetch = Some(Instant::now());
-            self.fetch_into(&set, &url, &authority_of(&url)).await;
+            let at = Instant::now();
+            let ok = self.fetch_into(&set, &url, &authority_of(&url)).await;
+            *last_fetch = Some(Attempt { at, ok });
         }
     }
 

@@ -20,6 +20,9 @@ pub enum ExchangeError {
     Authorization(#[from] authz::AuthzError),
     #[error("tenant exchange limit exceeded")]
     RateLimited { retry_after: Duration },
+    /// The per-user limit (Entra `tid`, `oid`) of exchanges that reach ACS.
+    #[error("exchange limit for this user exceeded")]
+    UserRateLimited { retry_after: Duration },
     #[error(transparent)]
     Acs(#[from] acs::AcsError),
     #[error("plain http ACS endpoints are refused (ACSGW_ALLOW_INSECURE_HTTP is off)")]
@@ -73,9 +76,15 @@ impl ExchangeError {
                     "upstream_unavailable" => 503,
                     _ => 401,
                 };
-                Problem::new(status(http), code, error.to_string())
+                // A webhook that did not answer may well answer shortly; a key set that could not
+                // be fetched is not asked again before its cool-down, like A1's (see above).
+                let retry_after = match error {
+                    authz::AuthzError::KeysUnavailable => Some(30),
+                    _ => (http == 503).then_some(5),
+                };
+                Problem { retry_after, ..Problem::new(status(http), code, error.to_string()) }
             }
-            Self::RateLimited { retry_after } => Problem {
+            Self::RateLimited { retry_after } | Self::UserRateLimited { retry_after } => Problem {
                 retry_after: Some(seconds(*retry_after).max(1)),
                 ..Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", self.to_string())
             },
