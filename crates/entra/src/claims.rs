@@ -99,13 +99,29 @@ pub fn check_scopes(claims: &JsonObject, required: &[&str]) -> Result<(), Reject
     if required.iter().all(|scope| granted.contains(scope)) { Ok(()) } else { Err(Rejection::Scope) }
 }
 
+/// The other version's app claim (`azp` in v1, `appid` in v2) must be absent.
+pub fn check_app_claim_version(claims: &JsonObject, version: TokenVersion) -> Result<(), Rejection> {
+    let (_, other) = version.app_claim();
+    if claims.contains_key(other) { Err(Rejection::Version) } else { Ok(()) }
+}
+
 /// The app id of the token, from the claim its version uses; the other version's claim must be absent.
 pub fn app_id(claims: &JsonObject, version: TokenVersion) -> Result<Uuid, Rejection> {
-    let (claim, other) = version.app_claim();
-    if claims.contains_key(other) {
-        return Err(Rejection::Version);
+    check_app_claim_version(claims, version)?;
+    guid(claims, version.app_claim().0)
+}
+
+/// Members only: a token whose `idp` (the identity provider that authenticated the user) is not its
+/// issuer belongs to a guest (another Entra tenant, or a Microsoft account), refused by policy.
+pub fn check_home_tenant(claims: &JsonObject, iss: &str) -> Result<(), Rejection> {
+    match claims.get("idp") {
+        None => Ok(()),
+        Some(idp) => match idp.as_str() {
+            Some(idp) if idp == iss => Ok(()),
+            Some(_) => Err(Rejection::GuestAccount),
+            None => Err(Rejection::BadClaim("idp")),
+        },
     }
-    guid(claims, claim)
 }
 
 #[cfg(test)]

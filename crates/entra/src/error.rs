@@ -48,6 +48,10 @@ pub enum Rejection {
     ConsumerTenant,
     #[error("signing keys are unavailable")]
     KeysUnavailable,
+    /// The user signed in elsewhere (`idp` is not `iss`): a guest from another tenant or a Microsoft
+    /// account. Added last, so existing variants keep their place.
+    #[error("guest accounts are not accepted")]
+    GuestAccount,
 }
 
 impl Rejection {
@@ -57,7 +61,7 @@ impl Rejection {
             Self::Scope | Self::AppOnly => "insufficient_scope",
             Self::UserMismatch => "user_mismatch",
             Self::AppMismatch | Self::AppNotAllowed => "app_not_allowed",
-            Self::TenantNotAllowed | Self::ConsumerTenant => "tenant_not_allowed",
+            Self::TenantNotAllowed | Self::ConsumerTenant | Self::GuestAccount => "tenant_not_allowed",
             Self::KeysUnavailable => "upstream_unavailable",
             _ => "invalid_token",
         }
@@ -88,6 +92,7 @@ impl Rejection {
             Self::TenantNotAllowed => "tenant_not_allowed",
             Self::ConsumerTenant => "consumer_tenant",
             Self::KeysUnavailable => "keys_unavailable",
+            Self::GuestAccount => "guest_account",
         }
     }
 }

@@ -1,5 +1,8 @@
 //! OpenID metadata per authority and token version: where expected issuers and key sets come from.
 //! Never built from the authority host: real v1 issuers live on `sts.windows.net` whatever the host.
+//! A failed fetch is not retried by every request: for a cool-down the last known good document is
+//! served (or "unavailable" answered at once), and a document naming a plain-http key set is refused
+//! unless insecure http is allowed.
 
 use std::{
     collections::HashMap,
@@ -11,7 +14,8 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::{
-    Rejection, fetch,
+    Rejection,
+    fetch::{self, FetchError},
     observe::{FetchEvent, FetchKind, Observer},
 };
 
@@ -22,9 +26,38 @@ pub struct Metadata {
     pub jwks_uri: Url,
 }
 
+#[derive(Debug, Clone, Copy)]
+pub struct MetadataPolicy {
+    pub timeout: Duration,
+    /// A document younger than this is used without asking again.
+    pub refresh_after: Duration,
+    /// Past this, a document that cannot be refreshed is no longer trusted.
+    pub max_age: Duration,
+    /// After a failed fetch, how long requests use what is known instead of fetching again.
+    pub failure_cooldown: Duration,
+    /// Whether a document may name a plain-http key set (development only).
+    pub allow_insecure_http: bool,
+}
+
+/// The last fetch of a document: when it started and whether it worked.
+#[derive(Debug, Clone, Copy)]
+struct Attempt {
+    at: Instant,
+    ok: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum Refused {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error("jwks_uri is not https")]
+    InsecureKeySet,
+}
+
 #[derive(Default)]
 struct Slot {
     entry: Mutex<Option<(Arc<Metadata>, Instant)>>,
+    last_attempt: Mutex<Option<Attempt>>,
     /// One fetch per document at a time; others wait for its result.
     fetching: tokio::sync::Mutex<()>,
 }
@@ -34,28 +67,37 @@ impl Slot {
         let entry = self.entry.lock().unwrap_or_else(PoisonError::into_inner);
         entry.as_ref().filter(|(_, fetched)| fetched.elapsed() < fresh_for).map(|(m, _)| m.clone())
     }
+
+    /// Whether the last fetch failed less than `cooldown` ago.
+    fn cooling_after_failure(&self, cooldown: Duration) -> bool {
+        let last = self.last_attempt.lock().unwrap_or_else(PoisonError::into_inner);
+        last.is_some_and(|last| !last.ok && last.at.elapsed() < cooldown)
+    }
+
+    fn record(&self, attempt: Attempt) {
+        *self.last_attempt.lock().unwrap_or_else(PoisonError::into_inner) = Some(attempt);
+    }
+}
+
+/// Whether a key set may be fetched from `url`: https, or plain http when that is allowed.
+pub fn acceptable_key_set_url(url: &Url, allow_insecure_http: bool) -> bool {
+    match url.scheme() {
+        "https" => true,
+        "http" => allow_insecure_http,
+        _ => false,
+    }
 }
 
 pub struct MetadataCache {
     http: reqwest::Client,
-    timeout: Duration,
-    /// A document younger than this is used without asking again.
-    refresh_after: Duration,
-    /// Past this, a document that cannot be refreshed is no longer trusted.
-    max_age: Duration,
+    policy: MetadataPolicy,
     slots: Mutex<HashMap<Url, Arc<Slot>>>,
     observer: Observer,
 }
 
 impl MetadataCache {
-    pub fn new(
-        http: reqwest::Client,
-        timeout: Duration,
-        refresh_after: Duration,
-        max_age: Duration,
-        observer: Observer,
-    ) -> Self {
-        Self { http, timeout, refresh_after, max_age, slots: Mutex::new(HashMap::new()), observer }
+    pub fn new(http: reqwest::Client, policy: MetadataPolicy, observer: Observer) -> Self {
+        Self { http, policy, slots: Mutex::new(HashMap::new()), observer }
     }
 
     fn slot(&self, url: &Url) -> Arc<Slot> {
@@ -64,37 +106,55 @@ impl MetadataCache {
     }
 
     /// The document at `url`: cached, else fetched (one fetch per document at a time), else the last
-    /// known good one while it is younger than `max_age`.
+    /// known good one while it is younger than `max_age`. Within the cool-down after a failed fetch,
+    /// no request fetches: each gets the last known good document or "unavailable" at once.
     pub async fn get(&self, url: &Url, authority: &str) -> Result<Arc<Metadata>, Rejection> {
         let slot = self.slot(url);
-        if let Some(metadata) = slot.cached(self.refresh_after) {
+        if let Some(metadata) = slot.cached(self.policy.refresh_after) {
             return Ok(metadata);
         }
+        if slot.cooling_after_failure(self.policy.failure_cooldown) {
+            return self.last_known_good(&slot);
+        }
         let _single_flight = slot.fetching.lock().await;
-        if let Some(metadata) = slot.cached(self.refresh_after) {
+        if let Some(metadata) = slot.cached(self.policy.refresh_after) {
             return Ok(metadata);
+        }
+        if slot.cooling_after_failure(self.policy.failure_cooldown) {
+            return self.last_known_good(&slot);
         }
         self.fetch(&slot, url, authority).await
     }
 
+    fn last_known_good(&self, slot: &Slot) -> Result<Arc<Metadata>, Rejection> {
+        slot.cached(self.policy.max_age).ok_or(Rejection::KeysUnavailable)
+    }
+
     async fn fetch(&self, slot: &Slot, url: &Url, authority: &str) -> Result<Arc<Metadata>, Rejection> {
-        match fetch::json::<Metadata>(&self.http, url, self.timeout).await {
+        let at = Instant::now();
+        let fetched = match fetch::json::<Metadata>(&self.http, url, self.policy.timeout).await {
+            Ok(metadata) if !acceptable_key_set_url(&metadata.jwks_uri, self.policy.allow_insecure_http) => {
+                Err(Refused::InsecureKeySet)
+            }
+            other => other.map_err(Refused::from),
+        };
+        slot.record(Attempt { at, ok: fetched.is_ok() });
+        match fetched {
             Ok(metadata) => {
                 (self.observer)(FetchEvent { authority, kind: FetchKind::Metadata, ok: true });
                 let metadata = Arc::new(metadata);
-                *slot.entry.lock().unwrap_or_else(PoisonError::into_inner) =
-                    Some((metadata.clone(), Instant::now()));
+                *slot.entry.lock().unwrap_or_else(PoisonError::into_inner) = Some((metadata.clone(), at));
                 Ok(metadata)
             }
             Err(error) => {
                 (self.observer)(FetchEvent { authority, kind: FetchKind::Metadata, ok: false });
                 tracing::warn!(%url, %error, "OpenID metadata fetch failed; keeping the last known good document");
-                slot.cached(self.max_age).ok_or(Rejection::KeysUnavailable)
+                self.last_known_good(slot)
             }
         }
     }
 
-    /// Fetches every known document again (the background refresh).
+    /// Fetches every known document again (the background refresh), ignoring the cool-down.
     pub async fn refresh_all(&self, authority_of: impl Fn(&Url) -> String) {
         let known: Vec<(Url, Arc<Slot>)> = {
             let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
@@ -104,5 +164,21 @@ impl MetadataCache {
             let _single_flight = slot.fetching.lock().await;
             let _ = self.fetch(&slot, &url, &authority_of(&url)).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_sets_must_be_https_unless_insecure_http_is_allowed() {
+        let https = Url::parse("https://login.microsoftonline.com/common/discovery/keys").unwrap();
+        let http = Url::parse("http://127.0.0.1:8080/common/discovery/keys").unwrap();
+        let file = Url::parse("file:///etc/keys.json").unwrap();
+        assert!(acceptable_key_set_url(&https, false));
+        assert!(!acceptable_key_set_url(&http, false));
+        assert!(acceptable_key_set_url(&http, true));
+        assert!(!acceptable_key_set_url(&file, true));
     }
 }

@@ -17,7 +17,7 @@ use crate::{
     claims::{self, Lifetime, TokenVersion},
     jws,
     keys::{KeyPolicy, KeyStore},
-    metadata::MetadataCache,
+    metadata::{MetadataCache, MetadataPolicy},
     observe::Observer,
 };
 
@@ -36,11 +36,16 @@ pub struct ValidatorConfig {
     pub metadata_refresh: Duration,
     pub verified_cache_capacity: u64,
     pub observer: Observer,
+    /// Whether OpenID metadata may name a plain-http key set. By default, whether the authority host
+    /// itself is plain http: the gateway accepts such a host only with its allow-insecure switch on
+    /// (as the devstack does), so production hosts are https and so must their key sets be.
+    pub allow_insecure_http: bool,
 }
 
 impl ValidatorConfig {
     pub fn new(authority_host: Url) -> Self {
         Self {
+            allow_insecure_http: authority_host.scheme() == "http",
             authority_host,
             http_timeout: Duration::from_secs(5),
             leeway: Duration::from_secs(60),
@@ -116,6 +121,8 @@ const PER_REQUEST_CLAIMS: &[&str] =
 struct Verified {
     claims: JsonObject,
     kid: String,
+    /// Whether the user is a member of the issuing tenant (`idp`, when present, is `iss`).
+    member: Result<(), Rejection>,
 }
 
 pub struct Validator {
@@ -140,9 +147,13 @@ impl Validator {
         Ok(Self {
             metadata: MetadataCache::new(
                 http.clone(),
-                config.http_timeout,
-                config.metadata_refresh,
-                config.key_ttl,
+                MetadataPolicy {
+                    timeout: config.http_timeout,
+                    refresh_after: config.metadata_refresh,
+                    max_age: config.key_ttl,
+                    failure_cooldown: config.refresh_cooldown,
+                    allow_insecure_http: config.allow_insecure_http,
+                },
                 config.observer.clone(),
             ),
             keys: KeyStore::new(http, policy, config.observer.clone()),
@@ -213,6 +224,7 @@ impl Validator {
         {
             return Err(Rejection::Issuer);
         }
+        let member = claims::check_home_tenant(&jws.claims, iss);
         let mut claims = jws.claims;
         // The cache keeps only what the per-request checks read (names, `upn`, `iat`... are dropped),
         // and of `roles` only that it is there.
@@ -220,7 +232,7 @@ impl Validator {
         if let Some(roles) = claims.get_mut("roles") {
             *roles = serde_json::Value::Bool(true);
         }
-        Ok(Verified { claims, kid: jws.kid })
+        Ok(Verified { claims, kid: jws.kid, member })
     }
 
     fn check_claims(
@@ -235,10 +247,14 @@ impl Validator {
         let lifetime = Lifetime::from_claims(claims)?;
         lifetime.check(now(), secs(self.config.leeway), secs(self.config.max_lifetime))?;
         claims::check_scopes(claims, expect.required_scopes)?;
+        // Guests are refused after the scopes, so an app-only token is still reported as one.
+        verified.member.clone()?;
         let oid = claims::guid(claims, "oid")?;
         if expect.user.is_some_and(|user| user != oid) {
             return Err(Rejection::UserMismatch);
         }
+        // v1 and v2 app claims never mix, whether or not the caller expects an app.
+        claims::check_app_claim_version(claims, version)?;
         let app_id = match expect.app {
             None => claims::app_id(claims, version).ok(),
             Some(app) => {

@@ -1,42 +1,16 @@
 //! The validator against a wiremock Entra: happy paths, key caching and every refusal it owns.
 #![expect(clippy::unwrap_used, reason = "a test that cannot set itself up should fail loudly")]
 
+#[allow(dead_code, reason = "each test binary uses part of the shared wiremock Entra")]
 mod support;
 
 use std::time::Duration;
 
-use entra::{
-    ACS_AUDIENCES, AppExpectation, Authority, Expectations, Rejection, TEAMS_SCOPES, TokenVersion, Validator,
+use entra::{ACS_AUDIENCES, AppExpectation, Authority, Expectations, Rejection, TokenVersion, Validator};
+use serde_json::json;
+use support::{
+    ALLOWED_APPS, APP, Idp, OTHER_TENANT, TENANT, TestKey, USER, acs, check, now, v1_claims, v2_claims, with,
 };
-use serde_json::{Value, json};
-use support::{APP, Idp, OTHER_TENANT, TENANT, TestKey, USER, now, v1_claims, v2_claims};
-
-const ALLOWED_APPS: &[uuid::Uuid] = &[APP];
-
-fn acs(authority: Authority<'_>) -> Expectations<'_> {
-    Expectations {
-        authority,
-        audiences: ACS_AUDIENCES,
-        required_scopes: TEAMS_SCOPES,
-        user: Some(USER),
-        app: Some(AppExpectation { claimed: Some(APP), allowed: ALLOWED_APPS }),
-    }
-}
-
-fn with(mut claims: Value, changes: &Value) -> Value {
-    for (k, v) in changes.as_object().unwrap() {
-        if v.is_null() {
-            claims.as_object_mut().unwrap().remove(k);
-        } else {
-            claims[k] = v.clone();
-        }
-    }
-    claims
-}
-
-async fn check(validator: &Validator, token: &str) -> Result<entra::ValidatedToken, Rejection> {
-    validator.validate(token, &acs(Authority::Tenant(TENANT))).await
-}
 
 #[tokio::test]
 async fn a_good_v1_token_is_accepted_with_its_bindings() {

@@ -1,7 +1,10 @@
 //! A wiremock Entra: metadata and key sets for one tenant and `organizations`, and token minting.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use entra::{Validator, ValidatorConfig};
+use entra::{
+    ACS_AUDIENCES, AppExpectation, Authority, Expectations, Rejection, TEAMS_SCOPES, ValidatedToken,
+    Validator, ValidatorConfig,
+};
 use rsa::{RsaPrivateKey, traits::PublicKeyParts};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -70,6 +73,36 @@ impl TestKey {
         use rsa::pkcs1::EncodeRsaPublicKey;
         self.private.to_public_key().to_pkcs1_der().unwrap().into_vec()
     }
+}
+
+pub const ALLOWED_APPS: &[Uuid] = &[APP];
+
+/// What the ACS exchange expects: the ACS audiences and scopes, bound to `USER` and `APP`.
+pub fn acs(authority: Authority<'_>) -> Expectations<'_> {
+    Expectations {
+        authority,
+        audiences: ACS_AUDIENCES,
+        required_scopes: TEAMS_SCOPES,
+        user: Some(USER),
+        app: Some(AppExpectation { claimed: Some(APP), allowed: ALLOWED_APPS }),
+    }
+}
+
+/// The token of `TENANT` checked for the ACS exchange.
+pub async fn check(validator: &Validator, token: &str) -> Result<ValidatedToken, Rejection> {
+    validator.validate(token, &acs(Authority::Tenant(TENANT))).await
+}
+
+/// `claims` with `changes` applied; a null change removes the claim.
+pub fn with(mut claims: Value, changes: &Value) -> Value {
+    for (k, v) in changes.as_object().unwrap() {
+        if v.is_null() {
+            claims.as_object_mut().unwrap().remove(k);
+        } else {
+            claims[k] = v.clone();
+        }
+    }
+    claims
 }
 
 pub fn now() -> i64 {
@@ -161,6 +194,16 @@ impl Idp {
             .and(wiremock::matchers::path_regex("/discovery/"))
             .respond_with(ResponseTemplate::new(500));
         mocks.push(broken.mount_as_scoped(&self.server).await);
+    }
+
+    /// Every metadata document answers 503 until the guard is dropped.
+    pub async fn break_metadata(&self) -> wiremock::MockGuard {
+        Mock::given(method("GET"))
+            .and(wiremock::matchers::path_regex("/.well-known/openid-configuration$"))
+            .respond_with(ResponseTemplate::new(503))
+            .with_priority(1)
+            .mount_as_scoped(&self.server)
+            .await
     }
 
     pub async fn requests_to(&self, fragment: &str) -> usize {
