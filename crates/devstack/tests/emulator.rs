@@ -12,3 +12,5 @@ mod exchange;
 mod faults;
 #[path = "emulator/identities.rs"]
 mod identities;
+#[path = "emulator/service_errors.rs"]
+mod service_errors;

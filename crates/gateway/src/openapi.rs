@@ -3,7 +3,14 @@
 use actix_web::{HttpResponse, get};
 use utoipa::{
     Modify, OpenApi,
-    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    openapi::{
+        Content, Ref, RefOr, Type,
+        header::HeaderBuilder,
+        path::Operation,
+        response::ResponseBuilder,
+        schema::ObjectBuilder,
+        security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    },
 };
 
 use crate::routes::{admin, exchange, health};
@@ -28,7 +35,7 @@ use crate::routes::{admin, exchange, health};
         crate::routes::metrics::metrics,
     ),
     components(schemas(crate::problem::ProblemBody, crate::problem::FieldError)),
-    modifiers(&AdminKeyScheme),
+    modifiers(&AdminKeyScheme, &ResponseHeaders),
     tags(
         (name = "exchange", description = "Entra token of a Teams user (A1) for an ACS token (D), for end-user apps"),
         (name = "admin", description = "Tenant registry, for SaaS operators"),
@@ -57,6 +64,56 @@ impl Modify for AdminKeyScheme {
                     .build(),
             ),
         );
+    }
+}
+
+/// Headers the handlers' annotations leave out: `x-request-id` on every response (the request's id, as
+/// in problem details), and the exchange's 429 and 503 with their `Retry-After`.
+struct ResponseHeaders;
+
+impl Modify for ResponseHeaders {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations =
+                [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for operation in operations.into_iter().flatten() {
+                describe_headers(operation);
+            }
+        }
+    }
+}
+
+fn describe_headers(operation: &mut Operation) {
+    let header = |schema_type: Type, description: &str| {
+        HeaderBuilder::new()
+            .schema(ObjectBuilder::new().schema_type(schema_type))
+            .description(Some(description))
+            .build()
+    };
+    let request_id = header(
+        Type::String,
+        "The request's id: the caller's `x-request-id` when sane, else a new one; also in problem details.",
+    );
+    let retry_after = header(Type::Integer, "Seconds to wait before trying again.");
+    let exchange = operation.tags.as_ref().is_some_and(|tags| tags.iter().any(|t| t == "exchange"));
+    if exchange {
+        for (status, description) in [
+            ("429", "Rate limited: the tenant's own limit, or ACS throttling (`rate_limited`)."),
+            ("503", "ACS, Entra or the registry is unavailable (`upstream_unavailable`)."),
+        ] {
+            let problem = Content::new(Some(Ref::from_schema_name("ProblemBody")));
+            let response = ResponseBuilder::new()
+                .description(description)
+                .content(crate::problem::CONTENT_TYPE, problem)
+                .header("Retry-After", retry_after.clone())
+                .build();
+            operation.responses.responses.entry(status.to_owned()).or_insert(RefOr::T(response));
+        }
+    }
+    for response in operation.responses.responses.values_mut() {
+        if let RefOr::T(response) = response {
+            response.headers.insert("x-request-id".to_owned(), request_id.clone());
+        }
     }
 }
 

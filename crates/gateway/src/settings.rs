@@ -49,6 +49,8 @@ pub struct Settings {
     pub metrics_listen: Option<SocketAddr>,
     /// How often per-minute statistics are written to Postgres.
     pub stats_flush_interval: Duration,
+    /// Exchanges per minute reaching ACS for each Entra user (`tid`, `oid`) of a tenant.
+    pub user_exchanges_per_minute: u32,
 }
 
 /// What commands that only touch the database need.
@@ -77,6 +79,7 @@ const VARIABLES: &[(&str, &str, Option<&str>)] = &[
     ("ACSGW_ACS_TOTAL_TIMEOUT_MS", "acs_total_timeout_ms", Some("10000")),
     ("ACSGW_METRICS_LISTEN", "metrics_listen", None),
     ("ACSGW_STATS_FLUSH_SECONDS", "stats_flush_seconds", Some("10")),
+    ("ACSGW_USER_EXCHANGES_PER_MINUTE", "user_exchanges_per_minute", Some("30")),
 ];
 
 /// Where values come from: the environment first, then the file, then the defaults.
@@ -222,6 +225,11 @@ impl Settings {
             }
             Ok(Duration::from_millis(value))
         };
+        let user_var = "ACSGW_USER_EXCHANGES_PER_MINUTE";
+        let user_exchanges_per_minute: u32 = source.parsed(user_var, "a positive integer")?;
+        if user_exchanges_per_minute == 0 {
+            return Err(SettingsError::new(user_var, "expected a positive integer"));
+        }
         Ok(Self {
             database: DatabaseSettings::from_source(source)?,
             listen: source.parsed("ACSGW_LISTEN", "host:port, e.g. 127.0.0.1:8080")?,
@@ -242,6 +250,7 @@ impl Settings {
                 false => None,
             },
             stats_flush_interval: seconds("ACSGW_STATS_FLUSH_SECONDS")?.max(Duration::from_secs(1)),
+            user_exchanges_per_minute,
         })
     }
 
@@ -298,6 +307,7 @@ mod tests {
             ("ACSGW_SECRET_KEYS", "k1:short"),
             ("DATABASE_URL", "mysql://x"),
             ("ACSGW_ACS_API_VERSION", "v1"),
+            ("ACSGW_USER_EXCHANGES_PER_MINUTE", "0"),
         ] {
             let mut pairs = base.to_vec();
             pairs.retain(|(k, _)| *k != variable);

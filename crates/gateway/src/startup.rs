@@ -92,6 +92,7 @@ impl Application {
             spawn_heartbeat(state.clone(), replica_id, settings.heartbeat_interval),
             spawn_key_refresh(state.clone()),
             spawn_forget_changed_tenants(state.clone()),
+            spawn_forget_deleted_on_reconnect(state.clone()),
         ];
 
         let listener = TcpListener::bind(settings.listen)
@@ -221,6 +222,7 @@ fn build_exchanger(
         keyring: settings.keyring.clone(),
         authority_host: settings.entra_authority_host.clone(),
         transport: settings.transport(),
+        user_exchanges_per_minute: settings.user_exchanges_per_minute,
     }))
 }
 
@@ -266,6 +268,34 @@ fn spawn_forget_changed_tenants(state: web::Data<AppState>) -> JoinHandle<()> {
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    })
+}
+
+/// A listener that lost its connection may have missed deletions (the cache is cleared, but no slug
+/// is announced): on every (re)connection, the series of tenants that no longer exist go.
+fn spawn_forget_deleted_on_reconnect(state: web::Data<AppState>) -> JoinHandle<()> {
+    let mut sessions = state.tenant_cache.listener_sessions();
+    tokio::spawn(async move {
+        while sessions.changed().await.is_ok() {
+            // Labels read before the query: a tenant created meanwhile cannot be taken for deleted.
+            let labelled: Vec<String> = state.metrics.tenants_with_series().into_iter().collect();
+            if labelled.is_empty() {
+                continue;
+            }
+            let existing = match state.tenants.existing_slugs(&labelled).await {
+                Ok(existing) => existing,
+                Err(error) => {
+                    tracing::warn!(%error, "could not check which tenants still exist");
+                    continue;
+                }
+            };
+            for slug in labelled.iter().filter(|slug| !existing.contains(slug)) {
+                if let Ok(parsed) = registry::domain::TenantSlug::parse(slug) {
+                    state.exchanger.forget(&parsed);
+                }
+                state.metrics.forget_tenant(slug);
             }
         }
     })

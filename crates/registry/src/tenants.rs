@@ -81,6 +81,15 @@ impl TenantStore {
         row.map(Tenant::try_from).transpose()
     }
 
+    /// Which of `slugs` name a tenant that exists now (one query, nothing unsealed).
+    pub async fn existing_slugs(&self, slugs: &[String]) -> Result<Vec<String>, RegistryError> {
+        let found = sqlx::query_scalar("SELECT slug FROM tenants WHERE slug = ANY($1)")
+            .bind(slugs)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(found)
+    }
+
     /// Newest first; the cursor, when present, continues after the last tenant returned.
     pub async fn list(
         &self,

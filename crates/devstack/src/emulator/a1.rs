@@ -5,7 +5,11 @@
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{entra_token, error::AcsError, keys::EntraKeys};
+use super::{
+    entra_token::{self, TokenFailure},
+    error::AcsError,
+    keys::EntraKeys,
+};
 
 /// ACS's first-party app, by service principal name and by app id; v1 tokens carry either.
 const A1_AUDIENCES: [&str; 2] =
@@ -39,15 +43,19 @@ pub(crate) struct ClaimedIds {
 }
 
 /// 401 `InvalidAccessToken` for any fault in the token itself; 400 `ValidationError` when a valid
-/// token belongs to another app or user than the request claims.
+/// token belongs to another app or user than the request claims; 503 when the dev issuer's keys
+/// cannot be fetched, since then nothing can be said about the token.
 pub(crate) async fn validate(
     keys: &EntraKeys,
     token: &str,
     claimed: ClaimedIds,
 ) -> Result<TeamsUser, AcsError> {
-    let (user, app_id) = check_token(keys, token).await.map_err(|reason| {
-        tracing::debug!(reason, "A1 refused");
-        AcsError::invalid_access_token()
+    let (user, app_id) = check_token(keys, token).await.map_err(|refusal| match refusal {
+        Refusal::KeysUnavailable => AcsError::keys_unavailable(),
+        Refusal::Invalid(reason) => {
+            tracing::debug!(reason, "A1 refused");
+            AcsError::invalid_access_token()
+        }
     })?;
     if claimed.app_id.is_some_and(|claimed| claimed != app_id) {
         return Err(AcsError::validation(
@@ -64,19 +72,33 @@ pub(crate) async fn validate(
     Ok(user)
 }
 
+enum Refusal {
+    Invalid(String),
+    KeysUnavailable,
+}
+
+impl From<&str> for Refusal {
+    fn from(reason: &str) -> Self {
+        Self::Invalid(reason.to_owned())
+    }
+}
+
 /// The token's user and client app, or why the token is not acceptable.
-async fn check_token(keys: &EntraKeys, token: &str) -> Result<(TeamsUser, Uuid), String> {
+async fn check_token(keys: &EntraKeys, token: &str) -> Result<(TeamsUser, Uuid), Refusal> {
     if token.is_empty() {
-        return Err("empty token".to_owned());
+        return Err("empty token".into());
     }
     let claims: Claims =
-        entra_token::verify(keys, token, &A1_AUDIENCES).await.map_err(|failure| failure.to_string())?;
+        entra_token::verify(keys, token, &A1_AUDIENCES).await.map_err(|failure| match failure {
+            TokenFailure::KeysUnavailable => Refusal::KeysUnavailable,
+            other => Refusal::Invalid(other.to_string()),
+        })?;
     if claims.idtyp.as_deref() == Some("app") {
-        return Err("app-only token".to_owned());
+        return Err("app-only token".into());
     }
     let scopes: Vec<&str> = claims.scp.as_deref().unwrap_or_default().split(' ').collect();
     if let Some(missing) = REQUIRED_SCOPES.iter().find(|scope| !scopes.contains(scope)) {
-        return Err(format!("scope {missing} missing (or an app-only token)"));
+        return Err(Refusal::Invalid(format!("scope {missing} missing (or an app-only token)")));
     }
     let app = match claims.ver.as_deref() {
         Some("1.0") => claims.appid,

@@ -1,6 +1,7 @@
 //! Authentication of Identity requests: an HMAC-SHA256 signature made with the access key, or an
 //! Entra bearer token for `https://communication.azure.com/` from the dev issuer. Any failure is
-//! 401 `InvalidAuthentication` with a message naming the check that failed.
+//! 401 `InvalidAuthentication` with a message naming the check that failed, except that a bearer
+//! token cannot be judged while the dev issuer's keys are unreachable: that is 503.
 
 use std::time::SystemTime;
 
@@ -11,7 +12,7 @@ use actix_web::{
 use serde::de::IgnoredAny;
 
 use super::{
-    entra_token,
+    entra_token::{self, TokenFailure},
     error::AcsError,
     hmac_auth::{self, ReceivedRequest},
     state::Shared,
@@ -35,10 +36,11 @@ pub(crate) async fn authenticate(
     let outcome = check(shared, req, body).await;
     match outcome {
         Ok(credential) => shared.counters.credential_accepted(credential),
-        Err(ref error) => {
+        Err(ref error) if error.code() == AcsError::AUTHENTICATION_CODE => {
             shared.counters.auth_failure();
             tracing::debug!(%error, path = req.path(), "authentication failed");
         }
+        Err(ref error) => tracing::debug!(%error, path = req.path(), "authentication not possible"),
     }
     outcome
 }
@@ -63,7 +65,10 @@ async fn check(shared: &Shared, req: &HttpRequest, body: &[u8]) -> Result<Creden
     } else if scheme.eq_ignore_ascii_case("Bearer") {
         entra_token::verify::<IgnoredAny>(&shared.keys, credentials.trim(), &BEARER_AUDIENCES)
             .await
-            .map_err(|failure| AcsError::authentication(format!("bearer token refused: {failure}")))?;
+            .map_err(|failure| match failure {
+                TokenFailure::KeysUnavailable => AcsError::keys_unavailable(),
+                failure => AcsError::authentication(format!("bearer token refused: {failure}")),
+            })?;
         Ok(Credential::Bearer)
     } else {
         Err(AcsError::authentication("the Authorization scheme must be HMAC-SHA256 or Bearer"))

@@ -24,9 +24,30 @@ impl AcsError {
         self
     }
 
+    pub(crate) const AUTHENTICATION_CODE: &'static str = "InvalidAuthentication";
+
     /// The caller's HMAC signature or bearer token failed; `reason` says which check, never a secret.
     pub(crate) fn authentication(reason: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "InvalidAuthentication", reason)
+        Self::new(StatusCode::UNAUTHORIZED, Self::AUTHENTICATION_CODE, reason)
+    }
+
+    /// An Entra token (bearer credential or A1) cannot be checked because the dev issuer's keys
+    /// cannot be fetched: the token may well be good, so this is the service's fault, not the caller's.
+    pub(crate) fn keys_unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            "The service is temporarily unavailable: the Entra signing keys cannot be fetched.",
+        )
+    }
+
+    /// A body over the emulator's limit.
+    pub(crate) fn payload_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLarge",
+            format!("The request body is larger than the limit of {limit} bytes."),
+        )
     }
 
     /// The Entra token inside an exchange request is unusable (ACS's own code and message).

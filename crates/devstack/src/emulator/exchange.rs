@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{
     a1::{self, ClaimedIds},
     api_version::{ApiVersion, Operation},
-    auth,
+    auth, body,
     error::AcsError,
     state::Shared,
     stats::Event,
@@ -27,7 +27,7 @@ struct ExchangeBody {
 
 pub(crate) async fn exchange(
     req: HttpRequest,
-    body: web::Bytes,
+    body::Body(body): body::Body,
     shared: web::Data<Shared>,
 ) -> Result<HttpResponse, AcsError> {
     let outcome = run(&req, &body, &shared).await;

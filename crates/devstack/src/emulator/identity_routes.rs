@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     acs_token::IssuedToken,
     api_version::{ApiVersion, Operation},
-    auth,
+    auth, body,
     error::AcsError,
     identities::{identity_id, parse_identity},
     state::Shared,
@@ -47,7 +47,7 @@ struct IdentityBody {
 /// `POST /identities`, body optional.
 pub(crate) async fn create(
     req: HttpRequest,
-    body: web::Bytes,
+    body::Body(body): body::Body,
     shared: web::Data<Shared>,
 ) -> Result<HttpResponse, AcsError> {
     auth::authenticate(&shared, &req, &body).await?;
@@ -68,7 +68,7 @@ pub(crate) async fn create(
 pub(crate) async fn issue_token(
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Bytes,
+    body::Body(body): body::Body,
     shared: web::Data<Shared>,
 ) -> Result<HttpResponse, AcsError> {
     auth::authenticate(&shared, &req, &body).await?;
@@ -91,7 +91,7 @@ pub(crate) async fn issue_token(
 pub(crate) async fn revoke(
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Bytes,
+    body::Body(body): body::Body,
     shared: web::Data<Shared>,
 ) -> Result<HttpResponse, AcsError> {
     auth::authenticate(&shared, &req, &body).await?;
@@ -106,7 +106,7 @@ pub(crate) async fn revoke(
 pub(crate) async fn delete(
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Bytes,
+    body::Body(body): body::Body,
     shared: web::Data<Shared>,
 ) -> Result<HttpResponse, AcsError> {
     auth::authenticate(&shared, &req, &body).await?;

@@ -31,8 +31,10 @@
 //! | 401 | `IdentityNotOwned` | an identity of another resource |
 //! | 404 | `IdentityNotFound` | an identity of this resource that never existed or was deleted |
 //! | 404 / 405 | `NotFound` / `MethodNotAllowed` | unknown route / wrong method |
+//! | 413 | `RequestEntityTooLarge` | a body over 1 MiB (any route, `/dev/*` included) |
 //! | 429 | `TooManyRequests` + `Retry-After` | injected throttling |
 //! | 500 / 503 | `InternalServerError` / `ServiceUnavailable` | injected errors |
+//! | 503 | `ServiceUnavailable` | the dev issuer's keys cannot be fetched to check a bearer token or A1 |
 //!
 //! # Choices worth knowing
 //!
@@ -48,6 +50,7 @@ mod a1;
 mod acs_token;
 mod api_version;
 mod auth;
+mod body;
 mod connection;
 mod dev_routes;
 mod entra_token;

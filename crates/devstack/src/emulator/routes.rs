@@ -2,13 +2,16 @@
 
 use actix_web::{HttpResponse, ResponseError as _, Route, dev::HttpServiceFactory, middleware::from_fn, web};
 
+use actix_web::error::JsonPayloadError;
+
 use super::{
-    api_version::Operation, dev_routes, error::AcsError, exchange, identity_routes,
+    api_version::Operation,
+    body::{self, MAX_BODY_BYTES},
+    dev_routes,
+    error::AcsError,
+    exchange, identity_routes,
     pipeline::identity_pipeline,
 };
-
-/// Bodies larger than this are refused with 413 before any handler runs.
-const MAX_BODY_BYTES: usize = 1 << 20;
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
@@ -39,8 +42,16 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         ))
         .service(
             web::scope("/dev")
-                .app_data(web::JsonConfig::default().error_handler(|error, _| {
-                    AcsError::malformed_body(format!("The body is not valid fault settings: {error}")).into()
+                .app_data(web::JsonConfig::default().limit(MAX_BODY_BYTES).error_handler(|error, _| {
+                    match error {
+                        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+                            body::payload_too_large()
+                        }
+                        error => {
+                            AcsError::malformed_body(format!("The body is not valid fault settings: {error}"))
+                                .into()
+                        }
+                    }
                 }))
                 .route("/faults", web::get().to(dev_routes::get_faults))
                 .route("/faults", web::post().to(dev_routes::set_faults))

@@ -25,7 +25,9 @@ use sha2::Sha256;
 use super::cert;
 
 /// Entra signs with 2048-bit RSA keys.
-const KEY_BITS: usize = 2048;
+pub const KEY_BITS: usize = 2048;
+/// The weak key of [`super::Signing::WeakKey`]: half the size relying parties must insist on.
+pub const WEAK_KEY_BITS: usize = 1024;
 
 /// How many keys stay published after a rotation that does not retire the old ones. Real Entra
 /// publishes more, but three is enough to exercise "several keys, pick by kid".
@@ -34,6 +36,8 @@ pub const MAX_PUBLISHED: usize = 3;
 /// One RSA signing key with everything derived from it computed once.
 pub struct IssuerKey {
     kid: String,
+    /// The JWK `use`: `sig`, except for the odd key published as an encryption key.
+    usage: &'static str,
     signer: SigningKey<Sha256>,
     modulus: String,
     exponent: String,
@@ -44,12 +48,18 @@ impl IssuerKey {
     /// Generates a fresh key and its self-signed certificate. Takes a noticeable fraction of a second:
     /// call it off the async executor.
     pub fn generate() -> anyhow::Result<Self> {
-        let private = RsaPrivateKey::new(&mut rand::thread_rng(), KEY_BITS)
+        Self::generate_with(KEY_BITS, "sig")
+    }
+
+    /// A key of `bits` bits published with `"use": usage`, for the deliberately odd signing modes.
+    pub fn generate_with(bits: usize, usage: &'static str) -> anyhow::Result<Self> {
+        let private = RsaPrivateKey::new(&mut rand::thread_rng(), bits)
             .context("Failed to generate an RSA signing key")?;
         let der = cert::self_signed_der(&private)?;
         Ok(Self {
             // Entra's `kid` and `x5t` are both the base64url SHA-1 thumbprint of the certificate.
             kid: URL_SAFE_NO_PAD.encode(Sha1::digest(&der)),
+            usage,
             modulus: URL_SAFE_NO_PAD.encode(private.n().to_bytes_be()),
             exponent: URL_SAFE_NO_PAD.encode(private.e().to_bytes_be()),
             certificate: STANDARD.encode(&der),
@@ -71,7 +81,7 @@ impl IssuerKey {
     pub fn to_jwk(&self, issuer: Option<&str>) -> Value {
         let mut jwk = json!({
             "kty": "RSA",
-            "use": "sig",
+            "use": self.usage,
             "kid": self.kid,
             "x5t": self.kid,
             "n": self.modulus,

@@ -14,8 +14,11 @@ use super::{
     tenant::parse_guid,
 };
 
-/// The ACS audience MSAL requests tokens for.
+/// The ACS audience MSAL requests tokens for, as v1 tokens carry it.
 pub const DEFAULT_AUDIENCE: &str = "https://auth.msft.communication.azure.com";
+/// The same API as v2 tokens carry it: v2 `aud` is always the API's client id
+/// (entra-validation.md §1.1).
+pub const DEFAULT_V2_AUDIENCE: &str = "1fd5118e-2576-4263-8130-9503064c837a";
 /// The delegated scopes the Teams exchange requires.
 pub const DEFAULT_SCOPES: [&str; 2] = ["Teams.ManageCalls", "Teams.ManageChats"];
 /// Entra's default access-token lifetime is 60–90 minutes; an hour keeps tests predictable.
@@ -34,7 +37,7 @@ pub struct MintRequest {
     /// Joined with spaces into `scp`; an empty list leaves `scp` out. No scope may contain whitespace.
     #[serde(default = "default_scopes")]
     pub scopes: Vec<String>,
-    /// `aud`; defaults to [`DEFAULT_AUDIENCE`].
+    /// `aud`; defaults to [`DEFAULT_AUDIENCE`] for v1 tokens and [`DEFAULT_V2_AUDIENCE`] for v2.
     #[serde(default)]
     pub audience: Option<String>,
     #[serde(default)]
@@ -89,6 +92,12 @@ pub enum Signing {
     /// `"none"`: header `alg: "none"` and an empty signature segment, the `alg: none` attack.
     #[serde(rename = "none")]
     Unsigned,
+    /// `"weak-key"`: RS256 with a 1024-bit RSA key that the issuer also publishes (from the first
+    /// such mint on), under its own `kid`. The signature is genuine; only the key is too short.
+    WeakKey,
+    /// `"encryption-key"`: RS256 with a 2048-bit key that the issuer publishes with `"use": "enc"`,
+    /// under its own `kid`: a key the key set says is not for signatures.
+    EncryptionKey,
 }
 
 /// Why a token could not be minted.
@@ -97,7 +106,8 @@ pub enum MintError {
     /// A request member is unusable; `field` is its JSON name.
     #[error("`{field}`: {reason}")]
     InvalidField { field: &'static str, reason: String },
-    /// The never-published key for [`Signing::UnknownKey`] could not be generated.
+    /// The extra key a [`Signing`] mode needs (never published, weak, or for encryption) could not
+    /// be generated.
     #[error("Failed to prepare the signing key")]
     Key(#[source] anyhow::Error),
 }
@@ -110,13 +120,13 @@ fn guid(field: &'static str, value: &str) -> Result<Uuid, MintError> {
     parse_guid(value).ok_or_else(|| invalid(field, format!("'{value}' is not a GUID")))
 }
 
-/// Builds the signed token. `current` is the published signing key; `rogue` produces the
-/// never-published key, asked for only when [`Signing::UnknownKey`] needs it.
+/// Builds the signed token. `current` is the published signing key; `extra_key` produces the key of
+/// the other [`Signing`] modes (never published, weak, for encryption), asked for only when needed.
 pub fn mint(
     request: &MintRequest,
     now: i64,
     current: &IssuerKey,
-    rogue: impl FnOnce() -> anyhow::Result<Arc<IssuerKey>>,
+    extra_key: impl FnOnce(Signing) -> anyhow::Result<Arc<IssuerKey>>,
 ) -> Result<String, MintError> {
     let tenant = guid("tenantId", &request.tenant_id)?;
     let oid = guid("oid", &request.oid)?;
@@ -124,7 +134,11 @@ pub fn mint(
     if let Some(scope) = request.scopes.iter().find(|s| s.is_empty() || s.contains(char::is_whitespace)) {
         return Err(invalid("scopes", format!("'{scope}' is empty or contains whitespace")));
     }
-    let audience = request.audience.as_deref().unwrap_or(DEFAULT_AUDIENCE);
+    let default_audience = match request.version {
+        TokenVersion::V1 => DEFAULT_AUDIENCE,
+        TokenVersion::V2 => DEFAULT_V2_AUDIENCE,
+    };
+    let audience = request.audience.as_deref().unwrap_or(default_audience);
     if audience.trim().is_empty() {
         return Err(invalid("audience", "must not be empty"));
     }
@@ -139,12 +153,20 @@ pub fn mint(
 
     let mut header = jws::entra_header(current.kid(), request.version == TokenVersion::V1);
 
-    let rogue_key;
+    let extra;
     let signature = match request.signing {
         Signing::Current => Signature::Rs256(current),
         Signing::UnknownKey => {
-            rogue_key = rogue().map_err(MintError::Key)?;
-            Signature::Rs256(&rogue_key)
+            extra = extra_key(Signing::UnknownKey).map_err(MintError::Key)?;
+            Signature::Rs256(&extra)
+        }
+        Signing::WeakKey | Signing::EncryptionKey => {
+            extra = extra_key(request.signing).map_err(MintError::Key)?;
+            header.insert("kid".to_owned(), json!(extra.kid()));
+            if header.contains_key("x5t") {
+                header.insert("x5t".to_owned(), json!(extra.kid()));
+            }
+            Signature::Rs256(&extra)
         }
         Signing::Unsigned => {
             header.insert("alg".to_owned(), json!("none"));

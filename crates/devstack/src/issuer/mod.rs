@@ -29,13 +29,16 @@ use uuid::Uuid;
 
 pub use self::{
     claims::TokenVersion,
-    mint::{DEFAULT_AUDIENCE, DEFAULT_LIFETIME_SECONDS, DEFAULT_SCOPES, MintError, MintRequest, Signing},
+    mint::{
+        DEFAULT_AUDIENCE, DEFAULT_LIFETIME_SECONDS, DEFAULT_SCOPES, DEFAULT_V2_AUDIENCE, MintError,
+        MintRequest, Signing,
+    },
     server::RunningIssuer,
     tenant::TenantSegment,
 };
 use self::{
     clients::ClientRegistry,
-    keys::{IssuerKey, KeyRing},
+    keys::{IssuerKey, KEY_BITS, KeyRing, WEAK_KEY_BITS},
 };
 
 /// The issuer's state: signing keys, registered clients and counters. Cheap to clone; clones share
@@ -47,8 +50,8 @@ pub struct DevIssuer {
 
 struct State {
     keys: KeyRing,
-    /// The key behind [`Signing::UnknownKey`]: generated on first use, never published.
-    rogue: Mutex<Option<Arc<IssuerKey>>>,
+    /// The keys of the odd [`Signing`] modes, each generated on first use.
+    odd: Mutex<OddKeys>,
     clients: ClientRegistry,
     key_set_fetches: AtomicU64,
 }
@@ -58,7 +61,7 @@ impl DevIssuer {
     pub fn new() -> anyhow::Result<Self> {
         let state = State {
             keys: KeyRing::new(IssuerKey::generate()?),
-            rogue: Mutex::new(None),
+            odd: Mutex::new(OddKeys::default()),
             clients: ClientRegistry::default(),
             key_set_fetches: AtomicU64::new(0),
         };
@@ -72,10 +75,11 @@ impl DevIssuer {
 
     /// Mints a token directly, exactly as `POST /dev/tokens` does. Tokens name Entra's real issuers
     /// (`https://sts.windows.net/{tid}/`, `https://login.microsoftonline.com/{tid}/v2.0`), never the
-    /// dev issuer's address, so the issuer's own URL plays no part. May generate an RSA key on first use of [`Signing::UnknownKey`], so it can block briefly.
+    /// dev issuer's address, so the issuer's own URL plays no part. The first mint of each odd
+    /// [`Signing`] mode generates its RSA key, so it can block briefly.
     pub fn mint(&self, request: &MintRequest) -> Result<String, MintError> {
         let current = self.state.keys.current();
-        mint::mint(request, chrono::Utc::now().timestamp(), &current, || self.rogue_key())
+        mint::mint(request, chrono::Utc::now().timestamp(), &current, |signing| self.odd_key(signing))
     }
 
     /// Publishes a new key, then signs with it (as `POST /dev/keys:rotate`). The previous keys stay
@@ -116,17 +120,54 @@ impl DevIssuer {
         Ok((kid, published))
     }
 
-    fn rogue_key(&self) -> anyhow::Result<Arc<IssuerKey>> {
-        let mut rogue = self.state.rogue.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(key) = rogue.as_ref() {
+    /// The key of an odd signing mode, generated on first use. The weak and the encryption key are
+    /// published from then on (after the real keys); the unknown key never is.
+    fn odd_key(&self, signing: Signing) -> anyhow::Result<Arc<IssuerKey>> {
+        let lock = || self.state.odd.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(key) = lock().slot(signing) {
             return Ok(Arc::clone(key));
         }
-        let key = Arc::new(IssuerKey::generate()?);
-        *rogue = Some(Arc::clone(&key));
-        Ok(key)
+        // Generated outside the lock, so key set requests never wait for it.
+        let key = match signing {
+            Signing::WeakKey => IssuerKey::generate_with(WEAK_KEY_BITS, "sig")?,
+            Signing::EncryptionKey => IssuerKey::generate_with(KEY_BITS, "enc")?,
+            Signing::UnknownKey | Signing::Current | Signing::Unsigned => IssuerKey::generate()?,
+        };
+        let mut odd = lock();
+        // A concurrent mint may have been first: every token of a mode uses the same key.
+        Ok(Arc::clone(odd.slot(signing).get_or_insert_with(|| Arc::new(key))))
+    }
+
+    /// Every key in the published key sets: the real ones, newest first, then the odd ones minted so far.
+    fn key_set_keys(&self) -> Vec<Arc<IssuerKey>> {
+        let mut keys = self.state.keys.published();
+        let odd = self.state.odd.lock().unwrap_or_else(PoisonError::into_inner);
+        keys.extend(odd.weak.iter().chain(&odd.encryption).cloned());
+        keys
     }
 
     fn count_key_set_fetch(&self) {
         self.state.key_set_fetches.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The keys behind the odd [`Signing`] modes.
+#[derive(Default)]
+struct OddKeys {
+    /// [`Signing::UnknownKey`]: never published.
+    unpublished: Option<Arc<IssuerKey>>,
+    /// [`Signing::WeakKey`]: 1024 bits, published.
+    weak: Option<Arc<IssuerKey>>,
+    /// [`Signing::EncryptionKey`]: published with `"use": "enc"`.
+    encryption: Option<Arc<IssuerKey>>,
+}
+
+impl OddKeys {
+    fn slot(&mut self, signing: Signing) -> &mut Option<Arc<IssuerKey>> {
+        match signing {
+            Signing::WeakKey => &mut self.weak,
+            Signing::EncryptionKey => &mut self.encryption,
+            Signing::UnknownKey | Signing::Current | Signing::Unsigned => &mut self.unpublished,
+        }
     }
 }

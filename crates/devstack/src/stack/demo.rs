@@ -71,6 +71,10 @@ pub async fn prepare(
     Ok(Demo { admin_key: key.expose_secret().to_owned() })
 }
 
+/// Writes the env file: `KEY='value'` lines, which bash can `source` (the connection string holds a
+/// `;`) and Docker Compose's `env_file` reads the same way (it strips the single quotes). The file
+/// is written under a temporary name in the same directory, then renamed over `path`, so a reader
+/// polling for it never sees half a file, and it is private (0600) even if an older file was not.
 pub fn write_env_file(path: &Path, urls: &Urls, demo: &Demo, connection_string: &str) -> anyhow::Result<()> {
     let lines = [
         ("ACSGW_URL", urls.gateway.as_str()),
@@ -83,17 +87,41 @@ pub fn write_env_file(path: &Path, urls: &Urls, demo: &Demo, connection_string: 
         ("DEV_APP_ID", APP_ID),
         ("DEV_USER_ID", USER_ID),
     ];
-    let text: String = lines.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-    // It holds an admin key: readable by its owner only.
-    let mut file = std::fs::OpenOptions::new()
+    write_atomically(path, env_file_text(&lines)?.as_bytes())
+        .with_context(|| format!("cannot write --env-file {}", path.display()))
+}
+
+/// `KEY='value'` lines. Single quotes keep everything literal in a shell; no value here can hold
+/// one (URLs, base64, GUIDs, `acsgw_` keys), and a value that did would break the quoting, so it is
+/// refused rather than escaped into something Compose would read differently.
+fn env_file_text(lines: &[(&str, &str)]) -> anyhow::Result<String> {
+    let mut text = String::new();
+    for (key, value) in lines {
+        anyhow::ensure!(!value.contains(['\'', '\n']), "the value of {key} contains a quote or a newline");
+        text.push_str(&format!("{key}='{value}'\n"));
+    }
+    Ok(text)
+}
+
+fn write_atomically(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    let name = path.file_name().context("the path names no file")?.to_string_lossy();
+    let temporary = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let written = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
+        // It holds an admin key: readable by its owner only.
         .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot write --env-file {}", path.display()))?;
-    file.write_all(text.as_bytes())?;
-    Ok(())
+        .open(&temporary)
+        .and_then(|mut file| {
+            file.write_all(contents)?;
+            file.sync_all()
+        })
+        .and_then(|()| std::fs::rename(&temporary, path));
+    if written.is_err() {
+        std::fs::remove_file(&temporary).ok();
+    }
+    Ok(written?)
 }
 
 pub fn print_banner(urls: &Urls, demo: &Demo) {
@@ -125,4 +153,68 @@ curl -s -X POST {acs}/dev/faults -H 'Content-Type: application/json' -d '{{"thro
 curl -s {acs}/dev/stats
 "#
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+
+    fn scratch() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("acs-devstack-demo-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn write(path: &Path) {
+        let urls = Urls {
+            gateway: "http://127.0.0.1:8080".into(),
+            entra: "http://127.0.0.1:8090".into(),
+            acs: "http://127.0.0.1:8091/".into(),
+        };
+        let demo = Demo { admin_key: "acsgw_secret".into() };
+        write_env_file(path, &urls, &demo, "endpoint=http://127.0.0.1:8091/;accesskey=AAEC+/==").unwrap();
+    }
+
+    #[test]
+    fn the_env_file_can_be_sourced_by_bash_and_keeps_the_connection_string_whole() {
+        let dir = scratch();
+        let path = dir.join("env");
+        write(&path);
+        let output = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(r#"set -eu; source "$1"; printf '%s|%s|%s' "$DEV_ACS_CONNECTION_STRING" "$DEV_ACS_ENDPOINT" "$DEV_TENANT""#)
+            .arg("bash")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            "endpoint=http://127.0.0.1:8091/;accesskey=AAEC+/==|http://127.0.0.1:8091|demo"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_env_file_replaces_an_older_one_whole_and_is_private() {
+        let dir = scratch();
+        let path = dir.join("env");
+        std::fs::write(&path, "OLD=1\n".repeat(1000)).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write(&path);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("ACSGW_URL='http://127.0.0.1:8080'\n") && !text.contains("OLD"), "{text}");
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, ["env"], "no temporary file is left behind");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_value_with_a_single_quote_is_refused() {
+        assert!(env_file_text(&[("A", "it's")]).is_err());
+        assert_eq!(env_file_text(&[("A", "b;c")]).unwrap(), "A='b;c'\n");
+    }
 }

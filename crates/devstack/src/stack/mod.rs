@@ -1,26 +1,30 @@
 //! `acs-devstack`: Postgres, the dev Entra issuer, the ACS emulator and the gateway, in one process,
 //! with an admin key and a demo tenant, ready for `curl`.
 
+mod data_dir;
 mod demo;
+mod lifecycle;
 mod postgres;
 mod secrets;
+mod signals;
 mod smoke;
 
-use std::{net::SocketAddr, path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use gateway::{
-    Application,
-    settings::{DatabaseSettings, Settings},
-};
-use registry::sealing::Keyring;
-use secrecy::SecretString;
+use registry::local_pg::LocalPgError;
 
+use self::signals::StopSignal;
 use crate::{
     emulator::{self, EmulatorConfig, Faults},
     issuer::DevIssuer,
 };
+
+/// A bad flag or setting: the message names it, and the process exits with 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadArgument(pub String);
 
 /// The whole ACS Teams Token Gateway locally: a Postgres (a private cluster under --data-dir when
 /// DATABASE_URL is unset), a dev Entra issuer, an ACS Identity emulator and the gateway, with an admin
@@ -37,11 +41,13 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 struct StackArgs {
-    /// Where the private Postgres cluster and the stack's secrets live.
-    #[arg(long, default_value = ".devstack", value_name = "DIR")]
-    data_dir: PathBuf,
+    /// Where the private Postgres cluster and the stack's secrets live [default: .devstack; with
+    /// --smoke, a temporary directory removed afterwards]. One stack at a time per directory.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
 
-    /// Start everything, check it end to end, stop, and exit 0 only if it all worked.
+    /// Start everything, check it end to end, stop, and exit 0 only if it all worked. Uses free
+    /// ports and, unless --data-dir is given, a data dir of its own, so a running stack is untouched.
     #[arg(long)]
     smoke: bool,
 
@@ -85,15 +91,29 @@ struct FaultArgs {
     acs_reset_rate: f64,
 }
 
-impl From<&FaultArgs> for Faults {
-    fn from(args: &FaultArgs) -> Self {
-        Faults {
-            latency_ms: args.acs_latency_ms,
-            error_rate: args.acs_error_rate,
-            throttle_rate: args.acs_throttle_rate,
-            retry_after_seconds: args.acs_retry_after_seconds,
-            reset_rate: args.acs_reset_rate,
-        }
+impl FaultArgs {
+    /// The emulator's fault settings, checked by the emulator's own rules; a bad value is a
+    /// [`BadArgument`] naming the flag.
+    fn validated(&self) -> Result<Faults, BadArgument> {
+        let faults = Faults {
+            latency_ms: self.acs_latency_ms,
+            error_rate: self.acs_error_rate,
+            throttle_rate: self.acs_throttle_rate,
+            retry_after_seconds: self.acs_retry_after_seconds,
+            reset_rate: self.acs_reset_rate,
+        };
+        faults.validate().map_err(|message| {
+            // The emulator names its JSON fields; here they are flags.
+            let message = [
+                ("errorRate", "--acs-error-rate"),
+                ("throttleRate", "--acs-throttle-rate"),
+                ("resetRate", "--acs-reset-rate"),
+            ]
+            .into_iter()
+            .fold(message, |message, (field, flag)| message.replace(field, flag));
+            BadArgument(message)
+        })?;
+        Ok(faults)
     }
 }
 
@@ -122,7 +142,7 @@ enum Component {
 pub async fn run(cli: Cli) -> ExitCode {
     gateway::telemetry::init(gateway::settings::log_format_from_env());
     let result = match cli.command {
-        None => run_stack(cli.stack).await,
+        None => lifecycle::run_stack(cli.stack).await,
         Some(Component::Issuer { listen }) => run_issuer(listen).await,
         Some(Component::Emulator { listen, entra_url, access_key, faults }) => {
             run_emulator(listen, entra_url, access_key, &faults).await
@@ -132,12 +152,22 @@ pub async fn run(cli: Cli) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("acs-devstack: {error:#}");
-            let missing_binaries = error
-                .chain()
-                .any(|e| matches!(e.downcast_ref(), Some(registry::local_pg::LocalPgError::BinariesMissing)));
-            ExitCode::from(if missing_binaries { 2 } else { 1 })
+            ExitCode::from(exit_code(&error))
         }
     }
+}
+
+/// 2 for what the user must fix before running again (a bad flag, Postgres not installed), as
+/// API.md's exit codes say; 1 for anything else.
+fn exit_code(error: &anyhow::Error) -> u8 {
+    let fix_first = error.chain().any(|cause| {
+        cause.is::<BadArgument>()
+            || matches!(
+                cause.downcast_ref(),
+                Some(LocalPgError::BinariesMissing | LocalPgError::NoPostgresUser)
+            )
+    });
+    if fix_first { 2 } else { 1 }
 }
 
 fn bind(address: SocketAddr, what: &str) -> anyhow::Result<std::net::TcpListener> {
@@ -145,9 +175,10 @@ fn bind(address: SocketAddr, what: &str) -> anyhow::Result<std::net::TcpListener
 }
 
 async fn run_issuer(listen: SocketAddr) -> anyhow::Result<()> {
+    let mut stop = StopSignal::install()?;
     let issuer = DevIssuer::new()?.start(bind(listen, "dev Entra issuer")?).await?;
     eprintln!("dev Entra issuer at {}", issuer.base_url());
-    shutdown_signal().await;
+    stop.received().await;
     issuer.stop().await;
     Ok(())
 }
@@ -159,6 +190,8 @@ async fn run_emulator(
     access_key: Option<String>,
     faults: &FaultArgs,
 ) -> anyhow::Result<()> {
+    let faults = faults.validated()?;
+    let mut stop = StopSignal::install()?;
     let access_key = match access_key {
         Some(key) => secrets::decode_key(&key).context("--access-key must be base64")?,
         None => secrets::random_bytes(),
@@ -167,105 +200,53 @@ async fn run_emulator(
         access_key,
         resource_id: uuid::Uuid::new_v4(),
         entra_url: entra_url.trim_end_matches('/').to_owned(),
-        faults: faults.into(),
+        faults,
     };
     let acs = emulator::start(bind(listen, "ACS emulator")?, config).await?;
     eprintln!("ACS emulator at {}", acs.endpoint());
     println!("{}", acs.connection_string());
-    shutdown_signal().await;
+    stop.received().await;
     acs.stop().await;
     Ok(())
 }
 
-async fn run_stack(args: StackArgs) -> anyhow::Result<()> {
-    let (gateway_listen, entra_listen, acs_listen) = if args.smoke {
-        // A smoke run must not collide with a stack already running on the default ports.
-        let any = SocketAddr::from(([127, 0, 0, 1], 0));
-        (any, any, any)
-    } else {
-        (args.gateway_listen, args.entra_listen, args.acs_listen)
-    };
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| format!("cannot create --data-dir {}", args.data_dir.display()))?;
-    let secrets = secrets::load_or_create(&args.data_dir)?;
-    let database = postgres::Database::start(&args.data_dir).await?;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    let issuer = DevIssuer::new()?.start(bind(entra_listen, "dev Entra issuer")?).await?;
-    let acs = emulator::start(
-        bind(acs_listen, "ACS emulator")?,
-        EmulatorConfig {
-            access_key: secrets.access_key.clone(),
-            resource_id: secrets.resource_id,
-            entra_url: issuer.base_url().to_owned(),
-            faults: (&args.faults).into(),
-        },
-    )
-    .await?;
-
-    let settings = Settings {
-        database: DatabaseSettings {
-            url: SecretString::from(database.url().to_owned()),
-            max_connections: 10,
-        },
-        listen: gateway_listen,
-        keyring: Arc::new(Keyring::parse(&secrets.keyring)?),
-        entra_authority_host: url::Url::parse(issuer.base_url())?,
-        acs_api_version: "2023-10-01".to_owned(),
-        allow_insecure_http: true,
-        log_format: gateway::settings::log_format_from_env(),
-        migrate_on_start: true,
-        tenant_cache_ttl: Duration::from_secs(10),
-        shutdown_timeout: Duration::from_secs(5),
-        // The dev issuer rotates on demand: pick up its new keys within seconds.
-        key_refresh_cooldown: Duration::from_secs(5),
-        heartbeat_interval: Duration::from_secs(5),
-        acs_attempt_timeout: Duration::from_secs(5),
-        acs_total_timeout: Duration::from_secs(10),
-        metrics_listen: None,
-        stats_flush_interval: Duration::from_secs(10),
-    };
-    let keyring = settings.keyring.clone();
-    let app = Application::build(settings).await?;
-    let gateway_url = format!("http://127.0.0.1:{}", app.port());
-    let gateway_handle = app.handle();
-    let gateway_task = tokio::spawn(app.run_until_stopped());
-
-    let demo = demo::prepare(database.url(), keyring, &acs.connection_string()).await?;
-    let urls = demo::Urls {
-        gateway: gateway_url,
-        entra: issuer.base_url().to_owned(),
-        acs: acs.endpoint().to_owned(),
-    };
-    if let Some(path) = &args.env_file {
-        demo::write_env_file(path, &urls, &demo, &acs.connection_string())?;
+    #[test]
+    fn missing_postgres_binaries_exit_with_2() {
+        let error = anyhow::Error::new(LocalPgError::BinariesMissing).context("cannot start Postgres");
+        assert_eq!(exit_code(&error), 2);
+        assert_eq!(exit_code(&anyhow::Error::new(LocalPgError::NoPostgresUser)), 2);
     }
 
-    let outcome = if args.smoke {
-        smoke::check(&urls, &demo).await
-    } else {
-        demo::print_banner(&urls, &demo);
-        tokio::select! {
-            () = shutdown_signal() => eprintln!("stopping..."),
-            finished = gateway_task => eprintln!("the gateway stopped unexpectedly: {finished:?}"),
+    #[test]
+    fn bad_arguments_exit_with_2_and_other_failures_with_1() {
+        let bad = anyhow::Error::new(BadArgument("--acs-error-rate ...".into())).context("starting");
+        assert_eq!(exit_code(&bad), 2);
+        assert_eq!(exit_code(&anyhow::anyhow!("cannot listen on 127.0.0.1:8080")), 1);
+        let start = LocalPgError::Start("pg_ctl start failed".into());
+        assert_eq!(exit_code(&anyhow::Error::new(start)), 1);
+    }
+
+    #[test]
+    fn bad_fault_rates_are_refused_naming_the_flag() {
+        let args = |error: f64, throttle: f64, reset: f64| FaultArgs {
+            acs_latency_ms: 0,
+            acs_error_rate: error,
+            acs_throttle_rate: throttle,
+            acs_retry_after_seconds: 1,
+            acs_reset_rate: reset,
+        };
+        for (faults, flag) in [
+            (args(1.5, 0.0, 0.0), "--acs-error-rate"),
+            (args(0.0, f64::NAN, 0.0), "--acs-throttle-rate"),
+            (args(0.0, 0.0, -0.1), "--acs-reset-rate"),
+        ] {
+            let BadArgument(message) = faults.validated().unwrap_err();
+            assert!(message.starts_with(flag), "{message}");
         }
-        Ok(())
-    };
-
-    gateway_handle.stop(true).await;
-    acs.stop().await;
-    issuer.stop().await;
-    database.stop().await?;
-    outcome
-}
-
-/// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(signal) => signal,
-        Err(_) => return std::future::pending().await,
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+        assert_eq!(args(0.2, 1.0, 0.0).validated().unwrap().throttle_rate, 1.0);
     }
 }

@@ -66,6 +66,12 @@ async fn a_minted_v2_token_verifies_against_the_v2_keys_and_carries_entras_v2_cl
     assert!(claims.contains_key("preferred_username") && claims.contains_key("name"));
     assert!(!claims.contains_key("appid") && !claims.contains_key("upn"));
     assert_user_token_basics(&claims, 600);
+
+    // Without an explicit audience, v2 `aud` is the API's client id (entra-validation.md §1.1).
+    let token = app.mint(mint_body(tenant, json!({"version": "2.0"}))).await;
+    let claims = app.verify(&token, &tenant.to_string(), true).await.unwrap();
+    assert_eq!(claims["aud"], "1fd5118e-2576-4263-8130-9503064c837a");
+    assert_eq!(claims["aud"], devstack::issuer::DEFAULT_V2_AUDIENCE);
 }
 
 fn assert_user_token_basics(claims: &serde_json::Map<String, Value>, lifetime: i64) {
@@ -189,4 +195,70 @@ async fn bad_mint_input_is_a_400_naming_the_field() {
     let (status, body) = app.post_json("/dev/tokens", &json!({"tenantId": tenant, "appId": tenant})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["error_description"].as_str().unwrap().contains("`oid`"), "{body}");
+}
+
+#[tokio::test]
+async fn a_weak_key_token_is_signed_by_a_published_1024_bit_key_under_its_own_kid() {
+    let app = TestIssuer::spawn().await;
+    let tenant = Uuid::new_v4();
+
+    let token = app.mint(mint_body(tenant, json!({"signing": "weak-key"}))).await;
+
+    let (header, _) = decode_unverified(&token);
+    let kid = header["kid"].as_str().unwrap();
+    assert!(!app.issuer().published_kids().iter().any(|k| k == kid), "not one of the real keys");
+    for v2 in [false, true] {
+        let jwk = published_jwk(&app, tenant, v2, kid).await;
+        assert_eq!((jwk["kty"].as_str(), jwk["use"].as_str()), (Some("RSA"), Some("sig")));
+        assert_eq!(modulus_bits(&jwk), 1024);
+        verify_rs256(&token, &jwk).unwrap();
+    }
+    let again = app.mint(mint_body(tenant, json!({"signing": "weak-key"}))).await;
+    assert_eq!(decode_unverified(&again).0["kid"], kid, "one weak key per issuer");
+}
+
+#[tokio::test]
+async fn an_encryption_key_token_is_signed_by_a_key_published_for_encryption() {
+    let app = TestIssuer::spawn().await;
+    let tenant = Uuid::new_v4();
+
+    let token = app.mint(mint_body(tenant, json!({"signing": "encryption-key"}))).await;
+
+    let (header, _) = decode_unverified(&token);
+    let kid = header["kid"].as_str().unwrap();
+    assert_eq!(header["x5t"], kid);
+    let jwk = published_jwk(&app, tenant, false, kid).await;
+    assert_eq!(jwk["use"], "enc");
+    assert_eq!(modulus_bits(&jwk), 2048);
+    verify_rs256(&token, &jwk).unwrap();
+    // The real signing key is still the first one published, and still signs ordinary tokens.
+    let keys = app.key_set(&tenant.to_string(), false).await;
+    assert_eq!(keys["keys"][0]["kid"], app.issuer().published_kids()[0].as_str());
+}
+
+async fn published_jwk(app: &TestIssuer, tenant: Uuid, v2: bool, kid: &str) -> Value {
+    let keys = app.key_set(&tenant.to_string(), v2).await;
+    let found = keys["keys"].as_array().unwrap().iter().find(|jwk| jwk["kid"] == kid);
+    found.unwrap_or_else(|| panic!("kid {kid} is not published: {keys}")).clone()
+}
+
+fn modulus_bits(jwk: &Value) -> usize {
+    use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+    let n = URL_SAFE_NO_PAD.decode(jwk["n"].as_str().unwrap()).unwrap();
+    rsa::BigUint::from_bytes_be(&n).bits()
+}
+
+/// RS256 verification with the rsa crate, which (unlike `jsonwebtoken`'s ring) accepts short keys.
+fn verify_rs256(token: &str, jwk: &Value) -> Result<(), rsa::signature::Error> {
+    use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+    use rsa::{pkcs1v15, signature::Verifier as _};
+    let decode = |member: &str| URL_SAFE_NO_PAD.decode(jwk[member].as_str().unwrap()).unwrap();
+    let public = rsa::RsaPublicKey::new(
+        rsa::BigUint::from_bytes_be(&decode("n")),
+        rsa::BigUint::from_bytes_be(&decode("e")),
+    )
+    .unwrap();
+    let (input, signature) = token.rsplit_once('.').unwrap();
+    let signature = pkcs1v15::Signature::try_from(URL_SAFE_NO_PAD.decode(signature).unwrap().as_slice())?;
+    pkcs1v15::VerifyingKey::<sha2::Sha256>::new(public).verify(input.as_bytes(), &signature)
 }

@@ -28,11 +28,16 @@ pub struct CachedToken {
 
 impl CachedToken {
     pub fn new(token: SecretString, expires_on: DateTime<Utc>, a1_expires_at: i64) -> Self {
-        let now = Utc::now();
-        let until_d = (expires_on - now).to_std().unwrap_or_default().saturating_sub(EXPIRY_MARGIN);
-        let until_a1 = Duration::from_secs(u64::try_from(a1_expires_at - now.timestamp()).unwrap_or(0));
-        Self { token, expires_on, keep_for: until_d.min(until_a1) }
+        Self { token, expires_on, keep_for: keep_for(Utc::now(), expires_on, a1_expires_at) }
     }
+}
+
+/// How long a D may be served from the cache at `now`: until `EXPIRY_MARGIN` before its expiry, and
+/// never past A1's (`a1_expires_at`, seconds since the epoch). Zero means "do not keep".
+fn keep_for(now: DateTime<Utc>, expires_on: DateTime<Utc>, a1_expires_at: i64) -> Duration {
+    let until_d = (expires_on - now).to_std().unwrap_or_default().saturating_sub(EXPIRY_MARGIN);
+    let until_a1 = Duration::from_secs(u64::try_from(a1_expires_at - now.timestamp()).unwrap_or(0));
+    until_d.min(until_a1)
 }
 
 struct KeepFor;
@@ -84,5 +89,59 @@ impl ExchangeCache {
             })
             .await;
         (result, !fetched.load(Ordering::Relaxed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+
+    use super::*;
+
+    const MINUTE: i64 = 60;
+
+    fn at(now: DateTime<Utc>, seconds: i64) -> DateTime<Utc> {
+        now + TimeDelta::seconds(seconds)
+    }
+
+    #[test]
+    fn a_token_is_kept_until_the_margin_before_d_expires() {
+        let now = Utc::now();
+        let keep = keep_for(now, at(now, 60 * MINUTE), now.timestamp() + 90 * MINUTE);
+        assert_eq!(keep, Duration::from_secs(55 * 60));
+    }
+
+    #[test]
+    fn a_token_is_never_kept_past_a1s_expiry() {
+        let now = Utc::now();
+        let keep = keep_for(now, at(now, 24 * 60 * MINUTE), now.timestamp() + 10 * MINUTE);
+        assert_eq!(keep, Duration::from_secs(10 * 60));
+    }
+
+    #[test]
+    fn a_d_expiring_within_the_margin_or_already_expired_is_not_kept() {
+        let now = Utc::now();
+        let a1_exp = now.timestamp() + 60 * MINUTE;
+        assert_eq!(keep_for(now, at(now, 4 * MINUTE), a1_exp), Duration::ZERO);
+        assert_eq!(keep_for(now, at(now, 5 * MINUTE), a1_exp), Duration::ZERO);
+        assert_eq!(keep_for(now, at(now, -MINUTE), a1_exp), Duration::ZERO);
+        assert_eq!(keep_for(now, at(now, 60 * MINUTE), now.timestamp() - 1), Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn an_entry_kept_for_zero_is_fetched_again() {
+        let cache = ExchangeCache::new(10);
+        let short = || async {
+            let now = Utc::now();
+            Ok::<_, ()>(CachedToken::new("d".to_owned().into(), at(now, MINUTE), now.timestamp() + MINUTE))
+        };
+        assert!(!cache.get_or_fetch([0; 32], short()).await.1);
+        assert!(!cache.get_or_fetch([0; 32], short()).await.1, "not served from the cache");
+        let long = || async {
+            let now = Utc::now();
+            Ok::<_, ()>(CachedToken::new("d".to_owned().into(), at(now, 60 * MINUTE), now.timestamp() + 3600))
+        };
+        assert!(!cache.get_or_fetch([1; 32], long()).await.1);
+        assert!(cache.get_or_fetch([1; 32], long()).await.1, "served from the cache");
     }
 }

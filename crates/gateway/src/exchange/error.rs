@@ -6,6 +6,9 @@ use actix_web::{HttpResponse, ResponseError, http::StatusCode};
 
 use crate::problem::Problem;
 
+/// The rejection reason when ACS, not the gateway, refused A1.
+pub const ACS_INVALID_TOKEN: &str = "acs_invalid_token";
+
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ExchangeError {
     #[error("{0}")]
@@ -45,6 +48,16 @@ impl ExchangeError {
     /// The stable API code; also the `outcome` label of metrics.
     pub fn code(&self) -> &'static str {
         self.problem().code
+    }
+
+    /// Why A1 was refused, when it was: the validator's short reason, or `acs_invalid_token` when ACS
+    /// itself refused it. A bounded set, for logs and the `reason` label of metrics.
+    pub fn token_rejection_reason(&self) -> Option<&'static str> {
+        match self {
+            Self::Token(rejection) => Some(rejection.reason()),
+            Self::Acs(acs::AcsError::InvalidToken) => Some(ACS_INVALID_TOKEN),
+            _ => None,
+        }
     }
 
     fn problem(&self) -> Problem {

@@ -1,17 +1,28 @@
-//! Per-tenant token buckets, cluster-aware: each replica enforces its share of the tenant's rate
-//! (the rate and the burst divided by the live replicas counted through Postgres heartbeats), so N
-//! replicas together hold the tenant to its limit without talking to each other per request.
+//! Token buckets, cluster-aware: each replica enforces its share of a rate (the rate and the burst
+//! divided by the live replicas counted through Postgres heartbeats), so N replicas together hold a
+//! tenant, or one user, to the limit without talking to each other per request. Tenants have the
+//! limits of their settings; every Entra user (`tid`, `oid`) of a tenant has one more, the same for all,
+//! so that one user replaying fresh tokens cannot spend the tenant's whole allowance at ACS.
 
 use std::{
     collections::HashMap,
     sync::{
-        Mutex, PoisonError,
+        Arc, Mutex, PoisonError,
         atomic::{AtomicU32, Ordering},
     },
     time::{Duration, Instant},
 };
 
 use registry::domain::Limits;
+use uuid::Uuid;
+
+/// Exchanges per minute reaching ACS for one user when no setting says otherwise.
+pub const DEFAULT_USER_PER_MINUTE: u32 = 30;
+/// A user's burst: this many exchanges at once, or the per-minute limit if lower.
+pub const USER_BURST: u32 = 10;
+/// Buckets of this many users at most are kept; the least recently used go first (a full bucket
+/// and a forgotten one behave the same, so evicting idle users changes nothing).
+const USER_CAPACITY: u64 = 200_000;
 
 #[derive(Debug)]
 struct Bucket {
@@ -19,19 +30,56 @@ struct Bucket {
     refilled: Instant,
 }
 
+impl Bucket {
+    fn full(burst: f64) -> Self {
+        Self { tokens: burst, refilled: Instant::now() }
+    }
+
+    /// Takes one token at `rate` per second up to `burst`, or says how long until one is available.
+    fn take(&mut self, rate: f64, burst: f64) -> Result<(), Duration> {
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.refilled).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * rate).min(burst);
+        self.refilled = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - self.tokens) / rate))
+        }
+    }
+}
+
+/// One user of one tenant: the tenant's slug, the Entra `tid` and `oid`.
+type UserKey = (String, Uuid, Uuid);
+
 #[derive(Debug)]
 pub struct RateLimiter {
     buckets: Mutex<HashMap<String, Bucket>>,
+    users: moka::sync::Cache<UserKey, Arc<Mutex<Bucket>>>,
+    user_per_minute: u32,
     live_replicas: AtomicU32,
 }
 
 impl Default for RateLimiter {
     fn default() -> Self {
-        Self { buckets: Mutex::new(HashMap::new()), live_replicas: AtomicU32::new(1) }
+        Self::new(DEFAULT_USER_PER_MINUTE)
     }
 }
 
 impl RateLimiter {
+    /// `user_per_minute` exchanges per minute for each user (at least 1).
+    pub fn new(user_per_minute: u32) -> Self {
+        let user_per_minute = user_per_minute.max(1);
+        // Idle this long, a user's bucket is full again: dropping it then forgets nothing.
+        let refill = Duration::from_secs(u64::from(USER_BURST.min(user_per_minute)) * 60) / user_per_minute;
+        let users = moka::sync::Cache::builder()
+            .max_capacity(USER_CAPACITY)
+            .time_to_idle(refill + Duration::from_secs(1))
+            .build();
+        Self { buckets: Mutex::new(HashMap::new()), users, user_per_minute, live_replicas: AtomicU32::new(1) }
+    }
+
     pub fn set_live_replicas(&self, count: u32) {
         self.live_replicas.store(count.max(1), Ordering::Relaxed);
     }
@@ -40,23 +88,28 @@ impl RateLimiter {
         self.live_replicas.load(Ordering::Relaxed)
     }
 
+    /// This replica's share of `rate` per second and `burst`; never less than one request.
+    fn share(&self, rate: f64, burst: f64) -> (f64, f64) {
+        let replicas = f64::from(self.live_replicas());
+        (rate / replicas, (burst / replicas).max(1.0))
+    }
+
     /// Takes one token from the tenant's bucket, or says how long until one is available.
     pub fn try_acquire(&self, tenant: &str, limits: Limits) -> Result<(), Duration> {
-        let replicas = f64::from(self.live_replicas());
-        let rate = f64::from(limits.exchanges_per_second()) / replicas;
-        let burst = (f64::from(limits.burst()) / replicas).max(1.0);
-        let now = Instant::now();
+        let (rate, burst) = self.share(f64::from(limits.exchanges_per_second()), f64::from(limits.burst()));
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
-        let bucket = buckets.entry(tenant.to_owned()).or_insert(Bucket { tokens: burst, refilled: now });
-        let elapsed = now.duration_since(bucket.refilled).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * rate).min(burst);
-        bucket.refilled = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / rate))
-        }
+        buckets.entry(tenant.to_owned()).or_insert_with(|| Bucket::full(burst)).take(rate, burst)
+    }
+
+    /// Takes one token from the bucket of the Entra user `tid`/`oid` of `tenant`, or says how long
+    /// until one is available.
+    pub fn try_acquire_user(&self, tenant: &str, tid: Uuid, oid: Uuid) -> Result<(), Duration> {
+        let per_minute = f64::from(self.user_per_minute);
+        let (rate, burst) = self.share(per_minute / 60.0, f64::from(USER_BURST).min(per_minute));
+        let bucket =
+            self.users.get_with((tenant.to_owned(), tid, oid), || Arc::new(Mutex::new(Bucket::full(burst))));
+        let mut bucket = bucket.lock().unwrap_or_else(PoisonError::into_inner);
+        bucket.take(rate, burst)
     }
 
     pub fn forget(&self, tenant: &str) {
@@ -107,5 +160,29 @@ mod tests {
         let limiter = RateLimiter::default();
         limiter.set_live_replicas(10);
         assert!(limiter.try_acquire("t", Limits::new(1, 1).unwrap()).is_ok());
+    }
+
+    const TID: Uuid = Uuid::from_u128(1);
+
+    #[test]
+    fn a_user_gets_the_burst_then_waits_for_the_per_minute_rate() {
+        let limiter = RateLimiter::new(3);
+        let (alice, bob) = (Uuid::from_u128(10), Uuid::from_u128(11));
+        for _ in 0..3 {
+            assert!(limiter.try_acquire_user("t", TID, alice).is_ok());
+        }
+        let wait = limiter.try_acquire_user("t", TID, alice).unwrap_err();
+        assert!(wait > Duration::from_secs(19) && wait <= Duration::from_secs(20), "{wait:?}");
+        assert!(limiter.try_acquire_user("t", TID, bob).is_ok(), "users have separate buckets");
+        assert!(limiter.try_acquire_user("other", TID, alice).is_ok(), "and so do tenants");
+    }
+
+    #[test]
+    fn a_users_burst_is_small_and_shared_among_replicas() {
+        let limiter = RateLimiter::new(600);
+        limiter.set_live_replicas(2);
+        let user = Uuid::from_u128(10);
+        let allowed = (0..20).filter(|_| limiter.try_acquire_user("t", TID, user).is_ok()).count();
+        assert_eq!(allowed, 5, "half of a burst of 10");
     }
 }

@@ -1,10 +1,11 @@
-//! One exchange, end to end: tenant, A1 validation, the policy for B, the cache, the tenant's
-//! limit, and the call to the tenant's ACS resource.
+//! One exchange, end to end: tenant, A1 validation, the policy for B, the cache, the user's and the
+//! tenant's limits, and the call to the tenant's ACS resource.
 
 pub mod cache;
 mod entra_b;
 mod error;
 pub mod limits;
+mod peek;
 mod runtime;
 
 use std::sync::Arc;
@@ -73,6 +74,8 @@ pub struct ExchangerParts {
     pub keyring: Arc<Keyring>,
     pub authority_host: Url,
     pub transport: Transport,
+    /// Exchanges per minute reaching ACS for each Entra user of a tenant.
+    pub user_exchanges_per_minute: u32,
 }
 
 impl Exchanger {
@@ -84,7 +87,7 @@ impl Exchanger {
             acs: parts.acs,
             // About 1 KiB an entry: bounded so that a burst of distinct users cannot take the memory.
             cache: ExchangeCache::new(200_000),
-            limiter: RateLimiter::default(),
+            limiter: RateLimiter::new(parts.user_exchanges_per_minute),
             runtime: RuntimeCache::new(parts.keyring, parts.authority_host),
             transport: parts.transport,
         }
@@ -150,9 +153,15 @@ impl Exchanger {
             user: input.user_id,
             app: Some(entra::AppExpectation { claimed: input.app_id, allowed: &runtime.allowed_apps }),
         };
-        let a1 = self.validator.validate(input.a1, &expectations).await?;
+        let a1 = match self.validator.validate(input.a1, &expectations).await {
+            Ok(a1) => a1,
+            Err(rejection) => return Err(refused(slug.as_str(), input.a1, rejection.into())),
+        };
         tracing::Span::current().record("tid", tracing::field::display(a1.tid));
-        let app_id = a1.app_id.ok_or(ExchangeError::Token(entra::Rejection::MissingClaim("appid")))?;
+        let Some(app_id) = a1.app_id else {
+            let rejection = entra::Rejection::MissingClaim("appid");
+            return Err(refused(slug.as_str(), input.a1, rejection.into()));
+        };
         let subject = authz::Subject { tenant: slug.to_string(), tid: a1.tid, oid: a1.oid, app_id };
         self.authorizer.check(&runtime.policy, input.bearer, &subject).await?;
 
@@ -162,6 +171,10 @@ impl Exchanger {
         let key = cache::key(input.a1, tenant.id.0, app_id, a1.oid);
         let (app_text, user_text) = (app_id.to_string(), a1.oid.to_string());
         let fetch = async {
+            // The user's bucket first: a user over their limit must not spend the tenant's.
+            self.limiter
+                .try_acquire_user(slug.as_str(), a1.tid, a1.oid)
+                .map_err(|retry_after| ExchangeError::UserRateLimited { retry_after })?;
             self.limiter
                 .try_acquire(slug.as_str(), tenant.limits)
                 .map_err(|retry_after| ExchangeError::RateLimited { retry_after })?;
@@ -171,7 +184,11 @@ impl Exchanger {
                 credential: &runtime.credential,
             };
             let request = acs::ExchangeRequest { token: input.a1, app_id: &app_text, user_id: &user_text };
-            let d = self.acs.exchange_teams_token(&target, &request).await?;
+            let d = self
+                .acs
+                .exchange_teams_token(&target, &request)
+                .await
+                .map_err(|error| refused(slug.as_str(), input.a1, error.into()))?;
             Ok::<_, ExchangeError>(CachedToken::new(d.token, d.expires_on, a1.expires_at))
         };
         let (result, cache_hit) = self.cache.get_or_fetch(key, fetch).await;
@@ -184,4 +201,22 @@ impl Exchanger {
             cache_hit,
         })
     }
+}
+
+/// Logs a refusal of A1 with what A1 says about itself, unverified (`uti`, `kid`, `tid`, `ver`), and
+/// the reason: enough to trace an attack or a misconfigured client, never the token.
+fn refused(tenant: &str, a1: &str, error: ExchangeError) -> ExchangeError {
+    if let Some(reason) = error.token_rejection_reason() {
+        let peeked = peek::peek(a1);
+        tracing::info!(
+            tenant,
+            reason,
+            uti = peeked.uti.as_deref(),
+            kid = peeked.kid.as_deref(),
+            tid = peeked.tid.as_deref(),
+            ver = peeked.ver.as_deref(),
+            "A1 refused"
+        );
+    }
+    error
 }

@@ -1,31 +1,19 @@
-//! Prometheus metrics. Every metric is described when the registry is built; labels are bounded (the
-//! tenant's slug, an outcome code, an upstream status class) and never name a user, token or request.
-//! A deleted tenant's series are removed.
+//! Prometheus metrics. Every metric is described from the first scrape (HELP and TYPE, even before
+//! it has a series); labels are bounded (the tenant's slug, an outcome code, an upstream status class)
+//! and never name a user, token or request. A deleted tenant's series are removed.
+
+use std::{
+    cell::RefCell,
+    collections::{BTreeSet, HashMap},
+    fmt::Write as _,
+};
 
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+    core::{Collector, MetricVec, MetricVecBuilder},
 };
 
-use super::ExchangeRecord;
-
-/// Every `outcome` an exchange can have: `ok` and the error codes of the API.
-pub const OUTCOMES: &[&str] = &[
-    "ok",
-    "invalid_request",
-    "invalid_token",
-    "invalid_authorization",
-    "insufficient_scope",
-    "user_mismatch",
-    "app_not_allowed",
-    "tenant_not_allowed",
-    "tenant_suspended",
-    "tenant_not_found",
-    "rate_limited",
-    "upstream_error",
-    "upstream_unavailable",
-    "upstream_timeout",
-    "internal",
-];
+use super::{ExchangeRecord, UNKNOWN_TENANT};
 
 /// Upstream `status` values: the HTTP codes ACS is known to answer, classes for the rest, and
 /// transport failures.
@@ -54,12 +42,17 @@ const LATENCY_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 
 pub struct Metrics {
     registry: Registry,
+    /// Every family, so that those without series yet are described too.
+    families: Vec<Family>,
+    /// How to remove one series of each family labelled by `tenant`, by family name.
+    per_tenant: HashMap<String, RemoveSeries>,
     exchange_requests: IntCounterVec,
     exchange_duration: HistogramVec,
     upstream_requests: IntCounterVec,
     upstream_duration: HistogramVec,
     cache_hits: IntCounterVec,
     rate_limited: IntCounterVec,
+    token_rejections: IntCounterVec,
     credential_rejected: IntCounterVec,
     key_fetches: IntCounterVec,
     tenant_cache_events: IntCounterVec,
@@ -69,29 +62,77 @@ pub struct Metrics {
     live_replicas: IntGauge,
 }
 
-fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
-    let metric = IntCounterVec::new(Opts::new(name, help), labels).unwrap_or_else(|e| panic!("{name}: {e}"));
-    registry.register(Box::new(metric.clone())).unwrap_or_else(|e| panic!("{name}: {e}"));
-    metric
+/// A family as its `# HELP` and `# TYPE` lines describe it.
+struct Family {
+    name: String,
+    help: String,
+    kind: &'static str,
 }
 
-fn histogram(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> HistogramVec {
+type RemoveSeries = Box<dyn Fn(&HashMap<&str, &str>) + Send + Sync>;
+
+/// The registry being built, and what [`Metrics`] keeps about each family registered in it.
+#[derive(Default)]
+struct Catalogue {
+    registry: Registry,
+    families: RefCell<Vec<Family>>,
+    per_tenant: RefCell<HashMap<String, RemoveSeries>>,
+}
+
+impl Catalogue {
+    fn register<C: Collector + Clone + 'static>(&self, metric: C, kind: &'static str) -> C {
+        for desc in metric.desc() {
+            let family = Family { name: desc.fq_name.clone(), help: desc.help.clone(), kind };
+            self.families.borrow_mut().push(family);
+        }
+        self.registry.register(Box::new(metric.clone())).unwrap_or_else(|e| panic!("{e}"));
+        metric
+    }
+
+    fn register_vec<T: MetricVecBuilder + 'static>(
+        &self,
+        metric: MetricVec<T>,
+        kind: &'static str,
+        labels: &[&str],
+    ) -> MetricVec<T> {
+        let metric = self.register(metric, kind);
+        if labels.contains(&"tenant") {
+            let vec = metric.clone();
+            let remove: RemoveSeries = Box::new(move |labels| {
+                let _ = vec.remove(labels);
+            });
+            if let Some(desc) = metric.desc().first() {
+                self.per_tenant.borrow_mut().insert(desc.fq_name.clone(), remove);
+            }
+        }
+        metric
+    }
+}
+
+fn counter(registry: &Catalogue, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    let metric = IntCounterVec::new(Opts::new(name, help), labels).unwrap_or_else(|e| panic!("{name}: {e}"));
+    registry.register_vec(metric, "counter", labels)
+}
+
+fn histogram(registry: &Catalogue, name: &str, help: &str, labels: &[&str]) -> HistogramVec {
     let opts = HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec());
     let metric = HistogramVec::new(opts, labels).unwrap_or_else(|e| panic!("{name}: {e}"));
-    registry.register(Box::new(metric.clone())).unwrap_or_else(|e| panic!("{name}: {e}"));
-    metric
+    registry.register_vec(metric, "histogram", labels)
 }
 
-fn gauge_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+fn gauge_vec(registry: &Catalogue, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
     let metric = IntGaugeVec::new(Opts::new(name, help), labels).unwrap_or_else(|e| panic!("{name}: {e}"));
-    registry.register(Box::new(metric.clone())).unwrap_or_else(|e| panic!("{name}: {e}"));
-    metric
+    registry.register_vec(metric, "gauge", labels)
 }
 
-fn gauge(registry: &Registry, name: &str, help: &str) -> IntGauge {
+fn gauge(registry: &Catalogue, name: &str, help: &str) -> IntGauge {
     let metric = IntGauge::new(name, help).unwrap_or_else(|e| panic!("{name}: {e}"));
-    registry.register(Box::new(metric.clone())).unwrap_or_else(|e| panic!("{name}: {e}"));
-    metric
+    registry.register(metric, "gauge")
+}
+
+/// HELP text as the text format escapes it.
+fn escape_help(help: &str) -> String {
+    help.replace('\\', "\\\\").replace('\n', "\\n")
 }
 
 /// The `status` label of an upstream call (an HTTP code or a transport failure): a known value, or
@@ -109,14 +150,12 @@ pub fn status_label(raw: &str) -> &'static str {
 
 impl Metrics {
     /// Builds and describes every metric. Names and help texts are fixed: a clash is a bug.
-    #[expect(
-        clippy::expect_used,
-        reason = "metric definitions are constants; a clash is caught by every test"
-    )]
     pub fn new() -> Self {
-        let registry = Registry::new();
-        let r = &registry;
-        let metrics = Self {
+        let catalogue = Catalogue::default();
+        let r = &catalogue;
+        let build = gauge_vec(r, "acsgw_build_info", "The running version.", &["version"]);
+        build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        Self {
             exchange_requests: counter(
                 r,
                 "acsgw_exchange_requests_total",
@@ -150,8 +189,14 @@ impl Metrics {
             rate_limited: counter(
                 r,
                 "acsgw_rate_limited_total",
-                "Exchanges refused by the tenant's own rate limit, by tenant.",
+                "Exchanges refused by a rate limit of the gateway (the tenant's or one user's), by tenant.",
                 &["tenant"],
+            ),
+            token_rejections: counter(
+                r,
+                "acsgw_token_rejections_total",
+                "Entra tokens (A1) refused, by tenant and reason (the validator's, or acs_invalid_token).",
+                &["tenant", "reason"],
             ),
             credential_rejected: counter(
                 r,
@@ -189,13 +234,10 @@ impl Metrics {
                 "acsgw_live_replicas",
                 "Gateway replicas this one counts (each enforces 1/N of every tenant limit).",
             ),
-            registry,
-        };
-        let build = IntGaugeVec::new(Opts::new("acsgw_build_info", "The running version."), &["version"])
-            .expect("build info");
-        metrics.registry.register(Box::new(build.clone())).expect("build info");
-        build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
-        metrics
+            registry: catalogue.registry,
+            families: catalogue.families.into_inner(),
+            per_tenant: catalogue.per_tenant.into_inner(),
+        }
     }
 
     pub fn exchange(&self, record: &ExchangeRecord<'_>) {
@@ -208,6 +250,11 @@ impl Metrics {
 
     pub fn rate_limited(&self, tenant: &str) {
         self.rate_limited.with_label_values(&[tenant]).inc();
+    }
+
+    /// One refused A1; `reason` is from a bounded set (entra's rejection reasons).
+    pub fn token_rejection(&self, tenant: &str, reason: &str) {
+        self.token_rejections.with_label_values(&[tenant, reason]).inc();
     }
 
     pub fn credential_rejected(&self, tenant: &str) {
@@ -247,29 +294,45 @@ impl Metrics {
         }
     }
 
-    /// Removes every series of a deleted tenant.
+    /// Removes every series of a deleted tenant, whatever its other labels.
     pub fn forget_tenant(&self, tenant: &str) {
-        for outcome in OUTCOMES {
-            let _ = self.exchange_requests.remove_label_values(&[tenant, outcome]);
+        for family in self.registry.gather() {
+            let Some(remove) = self.per_tenant.get(family.name()) else { continue };
+            for metric in family.get_metric() {
+                let labels: HashMap<&str, &str> =
+                    metric.get_label().iter().map(|pair| (pair.name(), pair.value())).collect();
+                if labels.get("tenant") == Some(&tenant) {
+                    remove(&labels);
+                }
+            }
         }
-        for status in STATUSES {
-            let _ = self.upstream_requests.remove_label_values(&[tenant, status]);
-        }
-        for vec in [&self.cache_hits, &self.rate_limited, &self.credential_rejected] {
-            let _ = vec.remove_label_values(&[tenant]);
-        }
-        let _ = self.exchange_duration.remove_label_values(&[tenant]);
-        let _ = self.upstream_duration.remove_label_values(&[tenant]);
-        let _ = self.breaker_state.remove_label_values(&[tenant]);
     }
 
-    /// The Prometheus text format.
+    /// The tenants that have series now (not `_unknown`).
+    pub fn tenants_with_series(&self) -> BTreeSet<String> {
+        let families = self.registry.gather();
+        let labels = families.iter().flat_map(|family| family.get_metric()).flat_map(|m| m.get_label());
+        labels
+            .filter(|pair| pair.name() == "tenant" && pair.value() != UNKNOWN_TENANT)
+            .map(|pair| pair.value().to_owned())
+            .collect()
+    }
+
+    /// The Prometheus text format. Families without series yet (which the encoder leaves out) are
+    /// still described, so every metric has its HELP and TYPE from the first scrape.
     pub fn render(&self) -> String {
+        let families = self.registry.gather();
         let mut buffer = Vec::new();
-        if let Err(error) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {
+        if let Err(error) = TextEncoder::new().encode(&families, &mut buffer) {
             tracing::error!(%error, "could not encode metrics");
         }
-        String::from_utf8(buffer).unwrap_or_default()
+        let mut text = String::from_utf8(buffer).unwrap_or_default();
+        let present: BTreeSet<&str> = families.iter().map(|family| family.name()).collect();
+        for family in self.families.iter().filter(|f| !present.contains(f.name.as_str())) {
+            let (name, help, kind) = (&family.name, escape_help(&family.help), family.kind);
+            let _ = write!(text, "# HELP {name} {help}\n# TYPE {name} {kind}\n");
+        }
+        text
     }
 }
 

@@ -6,7 +6,10 @@ pub mod stats;
 
 use std::time::Duration;
 
+use registry::{cache::TenantCache, domain::TenantSlug};
+
 pub use self::{metrics::Metrics, stats::StatsRecorder};
+use crate::exchange::{ExchangeError, Exchanged};
 
 /// The tenant label of exchanges that name no existing tenant: one series, not one per invented slug.
 pub const UNKNOWN_TENANT: &str = "_unknown";
@@ -18,4 +21,23 @@ pub struct ExchangeRecord<'a> {
     pub outcome: &'a str,
     pub duration: Duration,
     pub cache_hit: bool,
+}
+
+/// The `tenant` label of a finished exchange: the slug once the tenant was found in the registry,
+/// else `_unknown`, so that invented slugs (also while the registry is unreachable) add no series.
+/// The exchanger looks the tenant up first: any error but these came after it was found. A request
+/// refused before the lookup (a malformed body) counts under its tenant if that exists.
+pub async fn tenant_label<'a>(
+    tenants: &TenantCache,
+    slug: &'a str,
+    result: &Result<Exchanged, ExchangeError>,
+) -> &'a str {
+    match result {
+        Err(ExchangeError::TenantNotFound | ExchangeError::RegistryUnavailable) => UNKNOWN_TENANT,
+        Err(ExchangeError::InvalidRequest(_)) => match TenantSlug::parse(slug) {
+            Ok(parsed) if matches!(tenants.get(&parsed).await, Ok(Some(_))) => slug,
+            _ => UNKNOWN_TENANT,
+        },
+        _ => slug,
+    }
 }

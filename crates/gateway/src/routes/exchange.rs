@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::{
     exchange::{ExchangeError, ExchangeInput, Exchanged},
-    observability::{ExchangeRecord, UNKNOWN_TENANT},
+    observability::{ExchangeRecord, UNKNOWN_TENANT, tenant_label},
     startup::AppState,
 };
 
@@ -55,7 +55,7 @@ pub struct HeroResponse {
 
 /// Counts a finished exchange in metrics and statistics. Requests that never named an existing tenant
 /// count under one `_unknown` tenant, so invented slugs cannot grow the series.
-fn observe(
+async fn observe(
     state: &AppState,
     tenant: &str,
     result: &Result<Exchanged, ExchangeError>,
@@ -65,14 +65,18 @@ fn observe(
         Ok(exchanged) => ("ok", exchanged.cache_hit),
         Err(error) => (error.code(), false),
     };
-    let tenant = match result {
-        Err(ExchangeError::TenantNotFound | ExchangeError::InvalidRequest(_)) => UNKNOWN_TENANT,
-        _ => tenant,
-    };
+    let tenant = tenant_label(&state.tenant_cache, tenant, result).await;
     let record = ExchangeRecord { tenant, outcome, duration: started.elapsed(), cache_hit };
     state.metrics.exchange(&record);
+    if let Err(error) = result
+        && let Some(reason) = error.token_rejection_reason()
+    {
+        state.metrics.token_rejection(tenant, reason);
+    }
     match result {
-        Err(ExchangeError::RateLimited { .. }) => state.metrics.rate_limited(tenant),
+        Err(ExchangeError::RateLimited { .. } | ExchangeError::UserRateLimited { .. }) => {
+            state.metrics.rate_limited(tenant);
+        }
         Err(ExchangeError::Acs(
             acs::AcsError::CredentialRejected { .. } | acs::AcsError::TokenEndpoint(_),
         )) => {
@@ -121,7 +125,7 @@ pub async fn exchange_teams_token(
 ) -> Result<HttpResponse, ExchangeError> {
     let started = std::time::Instant::now();
     let result = exchange_body(&state, &request, &tenant, &body).await;
-    observe(&state, &tenant, &result, started);
+    observe(&state, &tenant, &result, started).await;
     let exchanged = result?;
     Ok(no_store(HttpResponse::Ok()).json(ExchangeResponse {
         token: exchanged.token.expose_secret().to_owned(),
@@ -184,7 +188,7 @@ pub async fn hero_teams_token(
             state.exchanger.exchange(&input).await
         }
     };
-    observe(&state, tenant, &result, started);
+    observe(&state, tenant, &result, started).await;
     let exchanged = result?;
     Ok(no_store(HttpResponse::Created()).json(HeroResponse {
         token: exchanged.token.expose_secret().to_owned(),

@@ -116,6 +116,26 @@ async fn the_same_exchange_twice_calls_acs_once() {
 }
 
 #[tokio::test]
+async fn an_a1_expiring_within_the_cache_margin_is_exchanged_each_time_while_a_long_lived_one_is_cached() {
+    let (app, up) = spawn_exchange_app(&[]).await;
+    let slug = app.create_exchange_tenant(&up, &json!({})).await;
+    // D expires with A1: two minutes is inside the five-minute margin, so D is never handed out again.
+    let short = up.mint(&MintRequest {
+        lifetime_seconds: Some(120),
+        ..MintRequest::new(ENTRA_TENANT, USER_ID, APP_ID)
+    });
+    for _ in 0..2 {
+        assert_eq!(app.exchange(&slug, &short, None).await.status(), StatusCode::OK);
+    }
+    assert_eq!(up.acs_exchanges(), 2, "a D about to expire is not served from the cache");
+    let long = up.a1_with(json!({"uti": "long-lived"}));
+    for _ in 0..2 {
+        assert_eq!(app.exchange(&slug, &long, None).await.status(), StatusCode::OK);
+    }
+    assert_eq!(up.acs_exchanges(), 3, "an hour-long A1 is exchanged once");
+}
+
+#[tokio::test]
 async fn concurrent_identical_exchanges_share_one_acs_call() {
     let (app, up) = spawn_exchange_app(&[]).await;
     up.set_faults(devstack::emulator::Faults { latency_ms: 200, ..Default::default() });

@@ -1,5 +1,6 @@
 //! Artifact B end to end: each policy allows the right user and refuses the rest.
 
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use devstack::issuer::MintRequest;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -130,11 +131,29 @@ async fn a_webhook_that_denies_or_fails_refuses_the_exchange() {
             &json!({"authorization": policy(format!("http://127.0.0.1:{closed}/decide"))}),
         )
         .await;
-    assert_problem(
-        app.exchange(&down, &up.a1(), Some("b")).await,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "upstream_unavailable",
-    )
-    .await;
+    let response = app.exchange(&down, &up.a1(), Some("b")).await;
+    assert_eq!(response.headers()["retry-after"], "5");
+    assert_problem(response, StatusCode::SERVICE_UNAVAILABLE, "upstream_unavailable").await;
+    assert_eq!(up.acs_exchanges(), 0, "fail closed");
+}
+
+#[tokio::test]
+async fn a_jwt_policy_whose_key_set_is_unreachable_is_a_503_with_retry_after() {
+    let (app, up) = spawn_exchange_app(&[]).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let policy = json!({"type": "jwt", "issuer": "https://auth.contoso.example", "audience": "contoso-calling",
+        "jwksUri": format!("http://127.0.0.1:{closed}/keys")});
+    let slug = app.create_exchange_tenant(&up, &json!({"authorization": policy})).await;
+    let now = chrono::Utc::now().timestamp();
+    let claims = json!({"iss": "https://auth.contoso.example", "aud": "contoso-calling", "oid": USER_ID,
+        "iat": now, "nbf": now, "exp": now + 600});
+    let b = [json!({"alg": "RS256", "typ": "JWT", "kid": "vendor-key-1"}), claims]
+        .map(|part| URL_SAFE_NO_PAD.encode(part.to_string()))
+        .join(".")
+        + ".c2lnbmF0dXJl";
+    let response = app.exchange(&slug, &up.a1(), Some(&b)).await;
+    assert_eq!(response.headers()["retry-after"], "30");
+    let body = assert_problem(response, StatusCode::SERVICE_UNAVAILABLE, "upstream_unavailable").await;
+    assert_eq!(body["detail"], "authorization signing keys unavailable");
     assert_eq!(up.acs_exchanges(), 0, "fail closed");
 }

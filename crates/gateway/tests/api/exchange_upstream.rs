@@ -184,6 +184,23 @@ async fn a_flood_of_unknown_kids_does_not_become_a_flood_of_fetches() {
 }
 
 #[tokio::test]
+async fn an_unreachable_signing_key_source_is_a_503_with_retry_after_not_a_bad_token() {
+    let (app, up) = spawn_exchange_app(&[]).await;
+    let slug = app.create_exchange_tenant(&up, &json!({})).await;
+    assert_eq!(app.exchange(&slug, &up.a1(), None).await.status(), StatusCode::OK);
+    up.issuer.stop().await;
+    // Signed by a key the gateway has never seen, so it must ask the (now unreachable) key source.
+    up.issuer.issuer().rotate(false).unwrap();
+    for n in 0..2 {
+        let response = app.exchange(&slug, &up.a1_with(json!({"uti": format!("rotated{n}")})), None).await;
+        assert_eq!(response.headers()["retry-after"], "30");
+        let body = assert_problem(response, StatusCode::SERVICE_UNAVAILABLE, "upstream_unavailable").await;
+        assert_eq!(body["detail"], "signing keys are unavailable");
+    }
+    assert_eq!(up.acs_exchanges(), 1);
+}
+
+#[tokio::test]
 async fn raising_a_tenants_limit_takes_effect_at_once() {
     let (app, up) = spawn_exchange_app(&[]).await;
     let slug =

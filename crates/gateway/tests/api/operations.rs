@@ -1,12 +1,16 @@
 //! Metrics and statistics after known traffic.
 
-use std::process::{Command, Stdio};
+use std::{
+    process::{Command, Stdio},
+    time::Duration,
+};
 
+use devstack::emulator::Faults;
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::{
-    helpers::{assert_problem, spawn_app_on},
+    helpers::{assert_problem, spawn_app, spawn_app_without_postgres},
     upstreams::spawn_exchange_app,
 };
 
@@ -123,13 +127,8 @@ async fn deleting_a_tenant_removes_its_series() {
     }
 }
 
-#[tokio::test]
-async fn promtool_accepts_the_metrics_output() {
-    let (app, up) = spawn_exchange_app(&[]).await;
-    let slug = app.create_exchange_tenant(&up, &json!({})).await;
-    app.exchange(&slug, &up.a1(), None).await;
-    app.exchange("no-such-tenant", &up.a1(), None).await;
-    let text = scrape(&app.url("/metrics")).await;
+/// Fails the test unless `promtool check metrics` accepts `text`.
+fn promtool_check(text: &str) {
     let promtool = std::env::var("PROMTOOL").unwrap_or_else(|_| "promtool".into());
     let mut child = Command::new(&promtool)
         .args(["check", "metrics"])
@@ -152,6 +151,52 @@ async fn promtool_accepts_the_metrics_output() {
 }
 
 #[tokio::test]
+async fn promtool_accepts_the_metrics_output() {
+    let (app, up) = spawn_exchange_app(&[]).await;
+    let slug = app.create_exchange_tenant(&up, &json!({})).await;
+    app.exchange(&slug, &up.a1(), None).await;
+    app.exchange("no-such-tenant", &up.a1(), None).await;
+    promtool_check(&scrape(&app.url("/metrics")).await);
+}
+
+/// Every metric of API.md and the gateway's additions.
+const METRIC_NAMES: &[&str] = &[
+    "acsgw_exchange_requests_total",
+    "acsgw_exchange_duration_seconds",
+    "acsgw_upstream_requests_total",
+    "acsgw_upstream_duration_seconds",
+    "acsgw_exchange_cache_hits_total",
+    "acsgw_rate_limited_total",
+    "acsgw_signing_key_fetches_total",
+    "acsgw_tenant_cache_events_total",
+    "acsgw_acs_credential_rejected_total",
+    "acsgw_http_requests_in_flight",
+    "acsgw_signing_key_age_seconds",
+    "acsgw_acs_circuit_breaker_state",
+    "acsgw_live_replicas",
+    "acsgw_build_info",
+];
+
+#[tokio::test]
+async fn every_metric_has_help_and_type_from_the_first_scrape() {
+    let app = spawn_app().await;
+    let text = scrape(&app.url("/metrics")).await;
+    let described = |prefix: &str| -> Vec<String> {
+        let names = text.lines().filter_map(|line| line.strip_prefix(prefix));
+        names.filter_map(|rest| rest.split(' ').next()).map(str::to_owned).collect()
+    };
+    let (help, kind) = (described("# HELP "), described("# TYPE "));
+    for name in METRIC_NAMES {
+        assert!(help.iter().any(|n| n == name), "{name} has no HELP:\n{text}");
+        assert!(kind.iter().any(|n| n == name), "{name} has no TYPE:\n{text}");
+    }
+    assert_eq!(help, kind, "every family has both, in the same order");
+    let unique: std::collections::BTreeSet<&String> = help.iter().collect();
+    assert_eq!(unique.len(), help.len(), "no family is described twice");
+    promtool_check(&text);
+}
+
+#[tokio::test]
 async fn a_separate_metrics_listener_keeps_metrics_off_the_public_port() {
     let (app, up) = spawn_exchange_app(&[("ACSGW_METRICS_LISTEN", "127.0.0.1:0")]).await;
     let port = app.metrics_port.expect("a metrics port");
@@ -166,50 +211,99 @@ async fn a_separate_metrics_listener_keeps_metrics_off_the_public_port() {
 }
 
 #[tokio::test]
-async fn the_stats_endpoint_agrees_with_the_traffic_after_a_restart() {
-    let (first, up) = spawn_exchange_app(&[]).await;
-    let slug = first.create_exchange_tenant(&up, &json!({})).await;
-    let a1 = up.a1();
-    for _ in 0..3 {
-        assert_eq!(first.exchange(&slug, &a1, None).await.status(), StatusCode::OK);
+async fn invented_slugs_share_one_unknown_series_while_the_registry_is_unreachable() {
+    let app = spawn_app_without_postgres(&[]).await;
+    let mut exchanges = tokio::task::JoinSet::new();
+    for n in 0..4 {
+        let (client, url) = (app.client.clone(), app.url(&format!("/v1/tenants/invented-{n}/token/teams")));
+        let body =
+            json!({"token": "x", "appId": crate::helpers::APP_ID, "userId": crate::upstreams::USER_ID});
+        exchanges.spawn(async move { client.post(url).json(&body).send().await.unwrap().status() });
     }
-    assert_eq!(
-        first.exchange(&slug, &up.a1_with(json!({"uti": "second"})), None).await.status(),
-        StatusCode::OK
-    );
-    assert_eq!(
-        first.exchange(&slug, &up.a1_with(json!({"exp": 1})), None).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
-    let key = first.admin_key.clone();
-    first.stop().await;
+    while let Some(status) = exchanges.join_next().await {
+        assert_eq!(status.unwrap(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+    let text = scrape(&app.url("/metrics")).await;
+    let unknown = [("outcome", "upstream_unavailable"), ("tenant", "_unknown")];
+    assert_eq!(sample(&text, "acsgw_exchange_requests_total", &unknown), Some(4.0), "{text}");
+    assert!(!text.contains("invented-"), "no series for a tenant never found:\n{text}");
+}
 
-    let settings = [("ACSGW_ENTRA_AUTHORITY_HOST", up.issuer.base_url())];
-    let second = spawn_app_on(&first.database_url, &settings).await;
-    let response = second
-        .client
-        .get(second.url(&format!("/admin/v1/tenants/{slug}/stats")))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let stats: Value = response.json().await.unwrap();
-    assert_eq!(stats["tenant"], slug);
-    for window in ["lastHour", "lastDay"] {
-        let w = &stats[window];
-        assert_eq!(w["exchanges"], json!({"ok": 4, "invalid_token": 1}), "{window}: {stats}");
-        assert_eq!(w["total"], 5);
-        assert_eq!(w["cacheHits"], 2);
-        assert_eq!(w["upstreamCalls"], 2);
-        assert!(w["latencyMs"]["p50"].as_u64().unwrap() <= w["latencyMs"]["p99"].as_u64().unwrap());
+#[tokio::test]
+async fn a_malformed_request_counts_under_its_tenant_only_if_the_tenant_exists() {
+    let (app, up) = spawn_exchange_app(&[]).await;
+    let slug = app.create_exchange_tenant(&up, &json!({})).await;
+    for tenant in [slug.as_str(), "no-such-tenant"] {
+        let url = app.url(&format!("/v1/tenants/{tenant}/token/teams"));
+        let response = app.client.post(url).body("{not json").send().await.unwrap();
+        assert_problem(response, StatusCode::BAD_REQUEST, "invalid_request").await;
     }
-    let unknown = second
-        .client
-        .get(second.url("/admin/v1/tenants/no-such/stats"))
-        .bearer_auth(&key)
-        .send()
+    let text = scrape(&app.url("/metrics")).await;
+    let requests = |tenant: &str| {
+        sample(&text, "acsgw_exchange_requests_total", &[("outcome", "invalid_request"), ("tenant", tenant)])
+    };
+    assert_eq!(requests(&slug), Some(1.0), "{text}");
+    assert_eq!(requests("_unknown"), Some(1.0));
+    assert!(!text.contains("no-such-tenant"));
+}
+
+#[tokio::test]
+async fn a_tenant_deleted_while_the_listener_was_down_loses_its_series_when_it_reconnects() {
+    let (app, up) = spawn_exchange_app(&[]).await;
+    let (kept, gone) = (
+        app.create_exchange_tenant(&up, &json!({})).await,
+        app.create_exchange_tenant(&up, &json!({})).await,
+    );
+    for slug in [&kept, &gone] {
+        assert_eq!(app.exchange(slug, &up.a1(), None).await.status(), StatusCode::OK);
+    }
+    // Deleted behind the gateway's back: no NOTIFY, so no replica hears of it.
+    sqlx::query("DELETE FROM tenants WHERE slug = $1").bind(&gone).execute(&app.pool).await.unwrap();
+    let labelled = |text: &str, slug: &str| text.contains(&format!("tenant=\"{slug}\""));
+    assert!(labelled(&scrape(&app.url("/metrics")).await, &gone), "nothing told the replica yet");
+
+    let mut sessions = app.tenant_cache.listener_sessions();
+    let first = *sessions.borrow_and_update();
+    let killed: i64 = sqlx::query_scalar(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+         WHERE datname = current_database() AND query ILIKE 'LISTEN%' AND pid <> pg_backend_pid()",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(killed, 1);
+    tokio::time::timeout(Duration::from_secs(5), sessions.wait_for(|now| *now > first))
         .await
+        .expect("the listener reconnects")
         .unwrap();
-    assert_problem(unknown, StatusCode::NOT_FOUND, "not_found").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let text = scrape(&app.url("/metrics")).await;
+        if !labelled(&text, &gone) {
+            assert!(labelled(&text, &kept), "a tenant that exists keeps its series");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the deleted tenant's series remain:\n{text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_breaker_gauge_shows_2_for_a_tenant_whose_acs_keeps_failing() {
+    let (app, up) = spawn_exchange_app(&[]).await;
+    let slug = app.create_exchange_tenant(&up, &json!({})).await;
+    let gauge = |text: &str| sample(text, "acsgw_acs_circuit_breaker_state", &[("tenant", &slug)]);
+    assert_eq!(gauge(&scrape(&app.url("/metrics")).await), None, "no failures, no series");
+    up.set_faults(Faults { error_rate: 1.0, ..Default::default() });
+    // The breaker opens after 5 consecutive failed calls (acs::BreakerConfig's default).
+    for n in 0..5 {
+        let response = app.exchange(&slug, &up.a1_with(json!({"uti": format!("u{n}")})), None).await;
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+    let text = scrape(&app.url("/metrics")).await;
+    assert_eq!(gauge(&text), Some(2.0), "2 = open:\n{text}");
+    let attempts = up.acs_exchanges();
+    let refused = app.exchange(&slug, &up.a1_with(json!({"uti": "after"})), None).await;
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(up.acs_exchanges(), attempts, "an open breaker does not call ACS");
 }

@@ -114,7 +114,7 @@ async fn a_patch_is_validated_like_a_creation() {
     for (patch, field) in [
         (json!({"entra": {"tenantId": "nope"}}), "/entra/tenantId"),
         (json!({"limits": null}), "/limits"),
-        (json!({"limits": {"exchangesPerSecond": 0}}), "/limits"),
+        (json!({"limits": {"exchangesPerSecond": 0}}), "/limits/exchangesPerSecond"),
         (json!({"authorization": {"timeoutMs": 1}}), "/authorization/timeoutMs"),
         (json!({"unknown": 1}), "/unknown"),
         (json!([1, 2]), ""),
@@ -130,4 +130,48 @@ async fn patching_an_unknown_tenant_is_a_404() {
     let app = spawn_app().await;
     let response = app.patch_tenant("no-such-tenant", Some("\"1\""), &json!({"displayName": "x"})).await;
     assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn an_if_match_listing_several_tags_matches_if_any_of_them_does() {
+    let app = spawn_app().await;
+    let (slug, _) = app.create_tenant().await;
+    let listed = app.patch_tenant(&slug, Some("\"7\", \"1\""), &json!({"displayName": "Listed"})).await;
+    assert_eq!(listed.status(), StatusCode::OK, "the second tag names the current version");
+    assert_eq!(etag(&listed), "\"2\"");
+    let none = app.patch_tenant(&slug, Some("\"1\", W/\"2\", \"3\""), &json!({"displayName": "No"})).await;
+    assert_problem(none, StatusCode::PRECONDITION_FAILED, "precondition_failed").await;
+    let star = app.patch_tenant(&slug, Some("\"9\", *"), &json!({"displayName": "Star"})).await;
+    assert_eq!(star.status(), StatusCode::OK);
+
+    let cs =
+        "endpoint=https://y.communication.azure.com/;accesskey=ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+    let acs = |if_match: &'static str| {
+        app.admin(reqwest::Method::PUT, &format!("/admin/v1/tenants/{slug}/acs"))
+            .header("if-match", if_match)
+            .json(&json!({"connectionString": cs}))
+            .send()
+    };
+    assert_problem(
+        acs("\"1\", \"2\"").await.unwrap(),
+        StatusCode::PRECONDITION_FAILED,
+        "precondition_failed",
+    )
+    .await;
+    let rotated = acs("\"2\", \"3\"").await.unwrap();
+    assert_eq!(rotated.status(), StatusCode::OK, "the tenant is at version 3");
+    assert_eq!(etag(&rotated), "\"4\"");
+
+    let delete = |if_match: &'static str| {
+        app.admin(reqwest::Method::DELETE, &format!("/admin/v1/tenants/{slug}"))
+            .header("if-match", if_match)
+            .send()
+    };
+    assert_problem(
+        delete("\"1\", \"3\"").await.unwrap(),
+        StatusCode::PRECONDITION_FAILED,
+        "precondition_failed",
+    )
+    .await;
+    assert_eq!(delete("\"3\", \"4\"").await.unwrap().status(), StatusCode::NO_CONTENT);
 }

@@ -11,7 +11,8 @@ use crate::issuer::{DevIssuer, MintError, MintRequest};
 pub async fn mint(issuer: web::Data<DevIssuer>, body: web::Bytes) -> Result<HttpResponse, EntraError> {
     let mint_request: MintRequest = parse_json(&body)?;
     let issuer = issuer.into_inner();
-    // Signing is quick, but the first "unknown-key" mint generates an RSA key: keep it off the executor.
+    // Signing is quick, but the first mint of an odd signing mode generates an RSA key: keep it off
+    // the executor.
     let token = web::block(move || issuer.mint(&mint_request))
         .await
         .map_err(|error| EntraError::internal(&error))?

@@ -93,7 +93,7 @@ pub async fn v2_keys(
 
 fn key_set(issuer: &DevIssuer, key_issuer: Option<&str>) -> HttpResponse {
     issuer.count_key_set_fetch();
-    let keys: Vec<Value> = issuer.state.keys.published().iter().map(|key| key.to_jwk(key_issuer)).collect();
+    let keys: Vec<Value> = issuer.key_set_keys().iter().map(|key| key.to_jwk(key_issuer)).collect();
     HttpResponse::Ok().json(json!({ "keys": keys }))
 }
 

@@ -29,7 +29,8 @@ pub struct AuditEventList {
 
 /// Who changed what and when, newest first; never secret values.
 #[utoipa::path(get, path = "/admin/v1/audit-events", tag = "admin", params(AuditQuery), security(("adminKey" = [])),
-    responses((status = 200, body = AuditEventList), (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
+    responses((status = 200, body = AuditEventList), (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = "5XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
 #[get("/audit-events")]
 pub async fn list_audit_events(
     state: web::Data<AppState>,

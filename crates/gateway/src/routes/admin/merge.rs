@@ -2,6 +2,7 @@
 
 use registry::{domain::TenantSlug, view::TenantView};
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use super::AdminError;
 use crate::problem::FieldError;
@@ -56,4 +57,71 @@ pub fn replace_on_type_change(document: &mut Value, patch: &Map<String, Value>) 
         entra.remove("allowedTenantIds");
     }
     kept
+}
+
+/// A JSON merge patch (RFC 7396) of a tenant's mutable fields: a member present replaces the current
+/// value, objects merge member by member, and `null` removes an optional member (a required one is
+/// refused). A new `authorization.type` or `entra.authority` starts that object afresh. `slug` is
+/// accepted only unchanged; `acs` (see `PUT .../acs`), `createdAt`, `updatedAt` and `version` are
+/// refused.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[expect(dead_code, reason = "describes the PATCH body in the OpenAPI document; the patch is read as JSON")]
+pub struct TenantPatch {
+    slug: Option<String>,
+    #[schema(example = "Fabrikam Inc.")]
+    display_name: Option<String>,
+    status: Option<StatusName>,
+    entra: Option<EntraPatch>,
+    authorization: Option<AuthorizationPatch>,
+    limits: Option<LimitsPatch>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[expect(dead_code, reason = "OpenAPI only")]
+enum StatusName {
+    Active,
+    Suspended,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[expect(dead_code, reason = "OpenAPI only")]
+struct EntraPatch {
+    /// `tenant` or `organizations`
+    authority: Option<String>,
+    tenant_id: Option<String>,
+    allowed_tenant_ids: Option<Vec<String>>,
+    allowed_app_ids: Option<Vec<String>>,
+}
+
+/// The members of the policy's `type` (see `CreateTenantRequest`); the write-only secrets are kept
+/// when the type is unchanged and they are not sent.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[expect(dead_code, reason = "OpenAPI only")]
+struct AuthorizationPatch {
+    /// `entra`, `jwt`, `webhook` or `none`
+    r#type: Option<String>,
+    audience: Option<String>,
+    required_scopes: Option<Vec<String>>,
+    issuer: Option<String>,
+    jwks_uri: Option<String>,
+    hs256_secret: Option<String>,
+    user_claim: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    required_claims: Option<()>,
+    url: Option<String>,
+    secret: Option<String>,
+    timeout_ms: Option<u32>,
+    cache_seconds: Option<u32>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[expect(dead_code, reason = "OpenAPI only")]
+struct LimitsPatch {
+    exchanges_per_second: Option<u32>,
+    burst: Option<u32>,
 }

@@ -4,6 +4,7 @@ pub(crate) mod audit_events;
 mod auth;
 mod body;
 mod error;
+mod if_match;
 mod input;
 mod merge;
 pub(crate) mod stats;

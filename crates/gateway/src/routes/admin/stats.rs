@@ -7,7 +7,8 @@ use crate::{observability::stats, startup::AppState};
 /// A tenant's exchanges in the last hour and day, summed across replicas: by outcome, cache hits,
 /// calls to ACS, and p50/p99 latency. Written by every replica every few seconds; kept two days.
 #[utoipa::path(get, path = "/admin/v1/tenants/{slug}/stats", tag = "admin", params(("slug" = String, Path, description = "the tenant's slug")), security(("adminKey" = [])),
-    responses((status = 200, body = stats::TenantStats), (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
+    responses((status = 200, body = stats::TenantStats), (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = "5XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
 #[get("/tenants/{slug}/stats")]
 pub async fn tenant_stats(
     state: web::Data<AppState>,

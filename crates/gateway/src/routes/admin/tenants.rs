@@ -1,10 +1,6 @@
 //! `/admin/v1/tenants`: create, list, read, merge-patch, rotate the ACS connection, delete.
 
-use actix_web::{
-    HttpMessage, HttpRequest, HttpResponse, delete, get,
-    http::header::{self, HeaderMap},
-    patch, post, put, web,
-};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, delete, get, http::header, patch, post, put, web};
 use registry::{
     admin_keys::AdminPrincipal,
     audit::Actor,
@@ -19,12 +15,15 @@ use utoipa::{IntoParams, ToSchema};
 use super::{
     AdminError,
     body::{from_value, parse_body, validation},
+    if_match::{IfMatch, expected_version},
     input::{self, AcsInput, CreateTenantRequest, Problems, StoredSecrets, TenantDocument},
-    merge::{patchable, refuse_read_only, replace_on_type_change},
+    merge::{TenantPatch, patchable, refuse_read_only, replace_on_type_change},
 };
 use crate::{request_context::RequestId, startup::AppState};
 
 type Response = Result<HttpResponse, AdminError>;
+
+const IF_MATCH_OPTIONAL: &str = "when sent, the change applies only if the tenant is at a version it lists (any of a list may match), or exists (`*`)";
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -48,7 +47,8 @@ pub struct ListQuery {
 /// Create a tenant.
 #[utoipa::path(post, path = "/admin/v1/tenants", tag = "admin", request_body = CreateTenantRequest,
     security(("adminKey" = [])),
-    responses((status = 201, body = TenantView, headers(("Location"), ("ETag"))), (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
+    responses((status = 201, body = TenantView, headers(("Location"), ("ETag"))), (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = "5XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
 #[post("/tenants")]
 pub async fn create_tenant(state: web::Data<AppState>, request: HttpRequest, body: web::Bytes) -> Response {
     let body: CreateTenantRequest = parse_body(&request, &body)?;
@@ -83,7 +83,8 @@ pub async fn create_tenant(state: web::Data<AppState>, request: HttpRequest, bod
 
 /// List tenants, newest first.
 #[utoipa::path(get, path = "/admin/v1/tenants", tag = "admin", params(ListQuery), security(("adminKey" = [])),
-    responses((status = 200, body = TenantList), (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
+    responses((status = 200, body = TenantList), (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = "5XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
 #[get("/tenants")]
 pub async fn list_tenants(state: web::Data<AppState>, query: web::Query<ListQuery>) -> Response {
     let limit = query.limit.unwrap_or(50);
@@ -105,7 +106,8 @@ pub async fn list_tenants(state: web::Data<AppState>, query: web::Query<ListQuer
 
 /// Read a tenant.
 #[utoipa::path(get, path = "/admin/v1/tenants/{slug}", tag = "admin", params(("slug" = String, Path, description = "the tenant's slug")), security(("adminKey" = [])),
-    responses((status = 200, body = TenantView, headers(("ETag"))), (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
+    responses((status = 200, body = TenantView, headers(("ETag"))), (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = "5XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
 #[get("/tenants/{slug}")]
 pub async fn read_tenant(state: web::Data<AppState>, slug: web::Path<String>) -> Response {
     let slug = path_slug(&slug)?;
@@ -116,9 +118,10 @@ pub async fn read_tenant(state: web::Data<AppState>, slug: web::Path<String>) ->
 /// Change a tenant with a JSON merge patch (RFC 7396). `If-Match` is required. Changing the
 /// authorization `type` or the Entra `authority` replaces that object rather than merging into it.
 #[utoipa::path(patch, path = "/admin/v1/tenants/{slug}", tag = "admin", security(("adminKey" = [])),
-    request_body(content = Object, content_type = "application/merge-patch+json"),
-    params(("slug" = String, Path, description = "the tenant's slug"), ("If-Match" = String, Header, description = "the ETag of the version being changed")),
-    responses((status = 200, body = TenantView, headers(("ETag"))), (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
+    request_body(content = TenantPatch, content_type = "application/merge-patch+json"),
+    params(("slug" = String, Path, description = "the tenant's slug"), ("If-Match" = String, Header, description = "the ETag of the version being changed (any of a list may match), or `*`")),
+    responses((status = 200, body = TenantView, headers(("ETag"))), (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = "5XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
 #[patch("/tenants/{slug}")]
 pub async fn patch_tenant(
     state: web::Data<AppState>,
@@ -127,11 +130,9 @@ pub async fn patch_tenant(
     body: web::Bytes,
 ) -> Response {
     let slug = path_slug(&slug)?;
-    let expected = if_match(request.headers())?.ok_or(AdminError::PreconditionRequired)?;
+    let expected = IfMatch::from_headers(request.headers())?.ok_or(AdminError::PreconditionRequired)?;
     let current = state.tenants.get(&slug).await?.ok_or(AdminError::NotFound)?;
-    if let Some(expected) = expected
-        && expected != current.version
-    {
+    if !expected.matches(current.version) {
         return Err(AdminError::PreconditionFailed { current: current.version });
     }
     let patch: Value = parse_body(&request, &body)?;
@@ -163,8 +164,10 @@ pub async fn patch_tenant(
 }
 
 /// Replace the ACS connection (key rotation). `If-Match` is honoured when sent.
-#[utoipa::path(put, path = "/admin/v1/tenants/{slug}/acs", tag = "admin", params(("slug" = String, Path, description = "the tenant's slug")), request_body = AcsInput, security(("adminKey" = [])),
-    responses((status = 200, body = TenantView, headers(("ETag"))), (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
+#[utoipa::path(put, path = "/admin/v1/tenants/{slug}/acs", tag = "admin",
+    params(("slug" = String, Path, description = "the tenant's slug"), ("If-Match" = Option<String>, Header, description = IF_MATCH_OPTIONAL)), request_body = AcsInput, security(("adminKey" = [])),
+    responses((status = 200, body = TenantView, headers(("ETag"))), (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = "5XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
 #[put("/tenants/{slug}/acs")]
 pub async fn replace_tenant_acs(
     state: web::Data<AppState>,
@@ -173,19 +176,22 @@ pub async fn replace_tenant_acs(
     body: web::Bytes,
 ) -> Response {
     let slug = path_slug(&slug)?;
-    let expected = if_match(request.headers())?.flatten();
+    let if_match = IfMatch::from_headers(request.headers())?;
     let body: AcsInput = parse_body(&request, &body)?;
     let mut p = Problems::default();
     let acs = input::acs(&mut p, "", body, state.transport);
     p.into_result().map_err(AdminError::Validation)?;
     let acs = acs.ok_or(AdminError::Unexpected)?;
+    let expected = expected_version(if_match, &state, &slug).await?;
     let tenant = state.tenants.replace_acs(&slug, expected, acs, &actor(&request)).await?;
     Ok(tenant_response(&tenant))
 }
 
 /// Delete a tenant; its exchanges answer 404 at once on every replica. `If-Match` is honoured when sent.
-#[utoipa::path(delete, path = "/admin/v1/tenants/{slug}", tag = "admin", params(("slug" = String, Path, description = "the tenant's slug")), security(("adminKey" = [])),
-    responses((status = 204), (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
+#[utoipa::path(delete, path = "/admin/v1/tenants/{slug}", tag = "admin",
+    params(("slug" = String, Path, description = "the tenant's slug"), ("If-Match" = Option<String>, Header, description = IF_MATCH_OPTIONAL)), security(("adminKey" = [])),
+    responses((status = 204), (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = "5XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
 #[delete("/tenants/{slug}")]
 pub async fn delete_tenant(
     state: web::Data<AppState>,
@@ -193,7 +199,7 @@ pub async fn delete_tenant(
     slug: web::Path<String>,
 ) -> Response {
     let slug = path_slug(&slug)?;
-    let expected = if_match(request.headers())?.flatten();
+    let expected = expected_version(IfMatch::from_headers(request.headers())?, &state, &slug).await?;
     state.tenants.delete(&slug, expected, &actor(&request)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -218,16 +224,4 @@ fn tenant_response(tenant: &Tenant) -> HttpResponse {
 
 fn etag(version: i64) -> String {
     format!("\"{version}\"")
-}
-
-/// `None`: no header. `Some(None)`: `*`. `Some(Some(v))`: a version (a tag we never issued never matches).
-fn if_match(headers: &HeaderMap) -> Result<Option<Option<i64>>, AdminError> {
-    let Some(value) = headers.get(header::IF_MATCH) else { return Ok(None) };
-    let value = value.to_str().map_err(|_| AdminError::InvalidRequest("If-Match is not readable".into()))?;
-    let first = value.split(',').next().unwrap_or_default().trim();
-    if first == "*" {
-        return Ok(Some(None));
-    }
-    let version = first.strip_prefix('"').and_then(|v| v.strip_suffix('"')).and_then(|v| v.parse().ok());
-    Ok(Some(Some(version.unwrap_or(-1))))
 }

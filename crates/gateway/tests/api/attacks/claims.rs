@@ -131,6 +131,21 @@ async fn replaying_a_token_within_its_lifetime_reaches_acs_once() {
 }
 
 #[tokio::test]
+async fn one_user_minting_fresh_tokens_is_rate_limited_per_tid_and_oid() {
+    let (app, up, slug) = setup().await;
+    let mut statuses = Vec::new();
+    for n in 0..14 {
+        let token = with_claims(&up, json!({"uti": format!("fresh{n}")}));
+        statuses.push(app.exchange(&slug, &token, None).await.status());
+    }
+    // The default: 30 a minute (one every 2 s) with bursts of 10, far below this tenant's limit.
+    assert!(statuses[..10].iter().all(|s| *s == StatusCode::OK), "{statuses:?}");
+    assert!(statuses[10..].contains(&StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+    let allowed = statuses.iter().filter(|s| **s == StatusCode::OK).count() as u64;
+    assert_eq!(up.acs_exchanges(), allowed, "limited exchanges never reach ACS");
+}
+
+#[tokio::test]
 async fn errors_are_plain_words_and_never_an_oracle_of_the_token() {
     let (app, up, slug) = setup().await;
     let token = with_claims(&up, json!({"aud": "https://graph.microsoft.com"}));

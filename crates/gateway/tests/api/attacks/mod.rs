@@ -4,6 +4,7 @@
 
 mod claims;
 mod encoding;
+mod keys;
 mod signatures;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};

@@ -123,8 +123,6 @@ async fn psychic_ecdsa_signatures_are_refused() {
 
 #[tokio::test]
 async fn a_token_signed_by_a_key_the_authority_never_published_is_refused() {
-    // The weak-key row needs a key set with a short key: see entra's
-    // `a_published_key_shorter_than_2048_bits_is_refused`; here, an impostor key under a real kid.
     let (app, up, slug) = setup().await;
     let token = minted(&up, |r| r.signing = Signing::UnknownKey);
     refused(&app, &up, &slug, &token, INVALID, "invalid_token", "token signature is invalid").await;

@@ -1,0 +1,164 @@
+//! What operators see of exchanges: refusals of A1 counted per reason, and the JSON log lines of the
+//! real binary (entra-validation.md, "error oracle": `uti`, `kid`, `tid`, `ver` and the reason, never
+//! the token; ACS's `MS-CV` with the request id).
+
+use std::{
+    io::Read,
+    process::{Child, Command, Stdio},
+    thread::JoinHandle,
+    time::Duration,
+};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::{helpers::KEYRING, upstreams::spawn_exchange_app};
+
+/// `acs-gateway serve` with JSON logs on stderr, collected until it stops.
+struct Binary {
+    child: Child,
+    address: String,
+    logs: Option<JoinHandle<String>>,
+}
+
+impl Binary {
+    async fn serve(database_url: &str, authority_host: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let address = format!("127.0.0.1:{port}");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_acs-gateway"))
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", database_url)
+            .env("ACSGW_SECRET_KEYS", KEYRING)
+            .env("ACSGW_LISTEN", &address)
+            .env("ACSGW_ENTRA_AUTHORITY_HOST", authority_host)
+            .env("ACSGW_ALLOW_INSECURE_HTTP", "true")
+            .env("ACSGW_LOG_FORMAT", "json")
+            .env("ACSGW_SHUTDOWN_TIMEOUT_SECONDS", "2")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let logs = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            text
+        });
+        let binary = Self { child, address, logs: Some(logs) };
+        for _ in 0..100 {
+            if reqwest::get(format!("http://{}/healthz", binary.address)).await.is_ok() {
+                return binary;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("acs-gateway serve never answered");
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.address, path)
+    }
+
+    /// Stops the gateway (SIGTERM) and returns every JSON log line it wrote.
+    fn stop(mut self) -> Vec<Value> {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let _ = self.child.wait();
+        let text = self.logs.take().unwrap().join().unwrap();
+        text.lines().filter_map(|line| serde_json::from_str(line).ok()).collect()
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+#[tokio::test]
+async fn refusals_of_a1_are_counted_per_tenant_and_reason() {
+    let (app, up) = spawn_exchange_app(&[]).await;
+    let slug = app.create_exchange_tenant(&up, &json!({})).await;
+    for n in 0..2 {
+        let expired =
+            up.a1_with(json!({"uti": format!("old{n}"), "exp": chrono::Utc::now().timestamp() - 600}));
+        assert_eq!(app.exchange(&slug, &expired, None).await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let graph = up.a1_with(json!({"aud": "https://graph.microsoft.com"}));
+    assert_eq!(app.exchange(&slug, &graph, None).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.exchange(&slug, &up.a1(), None).await.status(), StatusCode::OK);
+
+    let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let rejections = |reason: &str| {
+        let series = format!("acsgw_token_rejections_total{{reason=\"{reason}\",tenant=\"{slug}\"}} ");
+        text.lines().find_map(|line| line.strip_prefix(&series)).map(|value| value.parse::<f64>().unwrap())
+    };
+    assert_eq!(rejections("expired"), Some(2.0), "{text}");
+    assert_eq!(rejections("audience"), Some(1.0));
+    assert_eq!(rejections("signature"), None, "no traffic, no series");
+    assert!(text.contains("# HELP acsgw_token_rejections_total "));
+}
+
+#[tokio::test]
+async fn a_refused_a1_is_logged_with_uti_kid_tid_ver_and_the_reason_but_never_the_token() {
+    let (app, up) = spawn_exchange_app(&[]).await;
+    let slug = app.create_exchange_tenant(&up, &json!({})).await;
+    let gateway = Binary::serve(&app.database_url, up.issuer.base_url()).await;
+    let token = up.a1_with(json!({"uti": "oracle-uti-1", "aud": "https://graph.microsoft.com"}));
+    let response = app
+        .client
+        .post(gateway.url(&format!("/v1/tenants/{slug}/token/teams")))
+        .json(&json!({"token": token, "appId": crate::helpers::APP_ID, "userId": crate::upstreams::USER_ID}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let logs = gateway.stop();
+
+    let refused: Vec<&Value> = logs.iter().filter(|line| line["fields"]["message"] == "A1 refused").collect();
+    let [line] = refused.as_slice() else { panic!("one refusal line expected: {logs:#?}") };
+    let fields = &line["fields"];
+    assert_eq!(fields["reason"], "audience", "{line}");
+    assert_eq!(fields["uti"], "oracle-uti-1");
+    assert_eq!(fields["kid"], up.issuer.issuer().published_kids()[0].as_str());
+    assert_eq!(fields["tid"], crate::helpers::ENTRA_TENANT);
+    assert_eq!(fields["ver"], "1.0");
+    assert_eq!(fields["tenant"], slug.as_str());
+    let text = serde_json::to_string(&logs).unwrap();
+    for part in token.split('.') {
+        assert!(!text.contains(part), "no part of the token is logged");
+    }
+}
+
+#[tokio::test]
+async fn acs_ms_cv_is_logged_on_one_line_with_the_request_id() {
+    let (app, up) = spawn_exchange_app(&[]).await;
+    let slug = app.create_exchange_tenant(&up, &json!({})).await;
+    let gateway = Binary::serve(&app.database_url, up.issuer.base_url()).await;
+    let request_id = format!("ms-cv-test-{}", uuid::Uuid::new_v4().simple());
+    let response = app
+        .client
+        .post(gateway.url(&format!("/v1/tenants/{slug}/token/teams")))
+        .header("x-request-id", &request_id)
+        .json(
+            &json!({"token": up.a1(), "appId": crate::helpers::APP_ID, "userId": crate::upstreams::USER_ID}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let logs = gateway.stop();
+
+    let with_ms_cv: Vec<&Value> =
+        logs.iter().filter(|line| line["fields"]["ms_cv"].as_str().is_some_and(|cv| cv.len() > 10)).collect();
+    assert!(
+        with_ms_cv.iter().any(|line| line.to_string().contains(&request_id)),
+        "no line with both ACS's MS-CV and the request id {request_id}: {logs:#?}"
+    );
+    assert_eq!(up.acs_exchanges(), 1);
+}
