@@ -29,10 +29,31 @@ pub fn devstack() -> Command {
     command
 }
 
-pub fn scratch_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("acs-devstack-test-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A directory under the system's temporary directory, removed when the test is done with it.
+pub struct Scratch(tempfile::TempDir);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for Scratch {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.path().as_os_str()
+    }
+}
+
+pub fn scratch_dir() -> Scratch {
+    Scratch(tempfile::Builder::new().prefix("acs-devstack-test-").tempdir().unwrap())
 }
 
 /// A fresh database on the tests' Postgres, so a stack needs no private cluster.
