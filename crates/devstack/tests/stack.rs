@@ -1,5 +1,6 @@
 //! The `acs-devstack` binary: smoke runs, the env file, clean stops on every way out, the data
-//! directory's ownership, and its flags.
+//! directory's ownership, its flags,
+//! and `acs-loadgen` against it.
 #![expect(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -14,3 +15,5 @@ mod arguments;
 mod data_dir;
 #[path = "stack/lifecycle.rs"]
 mod lifecycle;
+#[path = "stack/loadgen.rs"]
+mod loadgen;

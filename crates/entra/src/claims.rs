@@ -105,9 +105,9 @@ pub fn check_app_claim_version(claims: &JsonObject, version: TokenVersion) -> Re
     if claims.contains_key(other) { Err(Rejection::Version) } else { Ok(()) }
 }
 
-/// The app id of the token, from the claim its version uses; the other version's claim must be absent.
+/// The app id of the token, from the claim its version uses. Whether the other version's claim is
+/// absent is `check_app_claim_version`'s to say, checked once for every token.
 pub fn app_id(claims: &JsonObject, version: TokenVersion) -> Result<Uuid, Rejection> {
-    check_app_claim_version(claims, version)?;
     guid(claims, version.app_claim().0)
 }
 
@@ -184,16 +184,42 @@ mod tests {
     }
 
     #[test]
-    fn v1_uses_appid_v2_uses_azp_and_mixing_them_is_refused() {
+    fn mixing_v1_and_v2_app_claims_is_refused() {
         let id = "11111111-1111-1111-1111-111111111111";
-        assert!(app_id(&claims(json!({"appid": id})), TokenVersion::V1).is_ok());
-        assert!(app_id(&claims(json!({"azp": id})), TokenVersion::V2).is_ok());
-        assert_eq!(app_id(&claims(json!({"azp": id})), TokenVersion::V1), Err(Rejection::Version));
-        assert_eq!(app_id(&claims(json!({})), TokenVersion::V1), Err(Rejection::MissingClaim("appid")));
+        assert_eq!(check_app_claim_version(&claims(json!({"appid": id})), TokenVersion::V1), Ok(()));
+        assert_eq!(check_app_claim_version(&claims(json!({"azp": id})), TokenVersion::V2), Ok(()));
+        assert_eq!(check_app_claim_version(&claims(json!({})), TokenVersion::V1), Ok(()));
+        assert_eq!(
+            check_app_claim_version(&claims(json!({"azp": id})), TokenVersion::V1),
+            Err(Rejection::Version)
+        );
+        assert_eq!(
+            check_app_claim_version(&claims(json!({"appid": id, "azp": id})), TokenVersion::V1),
+            Err(Rejection::Version)
+        );
+        assert_eq!(
+            check_app_claim_version(&claims(json!({"appid": id})), TokenVersion::V2),
+            Err(Rejection::Version)
+        );
+    }
+
+    #[test]
+    fn the_app_id_is_read_from_the_versions_claim_only() {
+        let id = uuid::uuid!("11111111-1111-1111-1111-111111111111");
+        let other = "22222222-2222-2222-2222-222222222222";
+        assert_eq!(app_id(&claims(json!({"appid": id.to_string()})), TokenVersion::V1), Ok(id));
+        assert_eq!(app_id(&claims(json!({"azp": id.to_string()})), TokenVersion::V2), Ok(id));
+        // No second version check: the other claim is ignored here (the validator refused it already).
+        assert_eq!(app_id(&claims(json!({"appid": id.to_string(), "azp": other})), TokenVersion::V1), Ok(id));
+        assert_eq!(app_id(&claims(json!({"azp": id.to_string(), "appid": other})), TokenVersion::V2), Ok(id));
+        assert_eq!(
+            app_id(&claims(json!({"azp": other})), TokenVersion::V1),
+            Err(Rejection::MissingClaim("appid"))
+        );
         assert_eq!(app_id(&claims(json!({})), TokenVersion::V2), Err(Rejection::MissingClaim("azp")));
         assert_eq!(
-            app_id(&claims(json!({"appid": id, "azp": id})), TokenVersion::V1),
-            Err(Rejection::Version)
+            app_id(&claims(json!({"appid": "x"})), TokenVersion::V1),
+            Err(Rejection::BadClaim("appid"))
         );
     }
 

@@ -2,7 +2,8 @@
 //! Never built from the authority host: real v1 issuers live on `sts.windows.net` whatever the host.
 //! A failed fetch is not retried by every request: for a cool-down the last known good document is
 //! served (or "unavailable" answered at once), and a document naming a plain-http key set is refused
-//! unless insecure http is allowed.
+//! unless insecure http is allowed. The cool-down starts short, so one failure on a cold start does
+//! not refuse an authority for long, and doubles with each consecutive failure up to a maximum.
 
 use std::{
     collections::HashMap,
@@ -33,17 +34,30 @@ pub struct MetadataPolicy {
     pub refresh_after: Duration,
     /// Past this, a document that cannot be refreshed is no longer trusted.
     pub max_age: Duration,
-    /// After a failed fetch, how long requests use what is known instead of fetching again.
+    /// After a failed fetch, how long requests use what is known instead of fetching again; doubled
+    /// for each further consecutive failure, up to `max_failure_cooldown`, and reset by a success.
     pub failure_cooldown: Duration,
+    /// The longest cool-down after consecutive failures (also the cap on `failure_cooldown`).
+    pub max_failure_cooldown: Duration,
     /// Whether a document may name a plain-http key set (development only).
     pub allow_insecure_http: bool,
 }
 
-/// The last fetch of a document: when it started and whether it worked.
+impl MetadataPolicy {
+    /// The cool-down after `failures` consecutive failed fetches (none after a success).
+    fn cooldown_after(&self, failures: u32) -> Duration {
+        let Some(doublings) = failures.checked_sub(1) else { return Duration::ZERO };
+        let factor = 1u32.checked_shl(doublings).unwrap_or(u32::MAX);
+        self.failure_cooldown.saturating_mul(factor).min(self.max_failure_cooldown)
+    }
+}
+
+/// The last fetch of a document: when it started and how many fetches in a row failed up to it.
 #[derive(Debug, Clone, Copy)]
 struct Attempt {
     at: Instant,
-    ok: bool,
+    /// Consecutive failures ending with this attempt; 0 when it worked.
+    failures: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,19 +82,25 @@ impl Slot {
         entry.as_ref().filter(|(_, fetched)| fetched.elapsed() < fresh_for).map(|(m, _)| m.clone())
     }
 
-    /// Whether the last fetch failed less than `cooldown` ago.
-    fn cooling_after_failure(&self, cooldown: Duration) -> bool {
-        let last = self.last_attempt.lock().unwrap_or_else(PoisonError::into_inner);
-        last.is_some_and(|last| !last.ok && last.at.elapsed() < cooldown)
+    /// What is left of the cool-down after the last fetch, if it failed.
+    fn cooldown_left(&self, policy: &MetadataPolicy) -> Option<Duration> {
+        let last = (*self.last_attempt.lock().unwrap_or_else(PoisonError::into_inner))?;
+        policy.cooldown_after(last.failures).checked_sub(last.at.elapsed()).filter(|left| !left.is_zero())
     }
 
-    fn record(&self, attempt: Attempt) {
-        *self.last_attempt.lock().unwrap_or_else(PoisonError::into_inner) = Some(attempt);
+    fn record(&self, at: Instant, ok: bool) {
+        let mut last = self.last_attempt.lock().unwrap_or_else(PoisonError::into_inner);
+        let failures = match (ok, *last) {
+            (true, _) => 0,
+            (false, Some(previous)) => previous.failures.saturating_add(1),
+            (false, None) => 1,
+        };
+        *last = Some(Attempt { at, failures });
     }
 }
 
 /// Whether a key set may be fetched from `url`: https, or plain http when that is allowed.
-pub fn acceptable_key_set_url(url: &Url, allow_insecure_http: bool) -> bool {
+fn acceptable_key_set_url(url: &Url, allow_insecure_http: bool) -> bool {
     match url.scheme() {
         "https" => true,
         "http" => allow_insecure_http,
@@ -113,17 +133,24 @@ impl MetadataCache {
         if let Some(metadata) = slot.cached(self.policy.refresh_after) {
             return Ok(metadata);
         }
-        if slot.cooling_after_failure(self.policy.failure_cooldown) {
+        if slot.cooldown_left(&self.policy).is_some() {
             return self.last_known_good(&slot);
         }
         let _single_flight = slot.fetching.lock().await;
         if let Some(metadata) = slot.cached(self.policy.refresh_after) {
             return Ok(metadata);
         }
-        if slot.cooling_after_failure(self.policy.failure_cooldown) {
+        if slot.cooldown_left(&self.policy).is_some() {
             return self.last_known_good(&slot);
         }
         self.fetch(&slot, url, authority).await
+    }
+
+    /// How long until a request may fetch the document at `url` again, while it cools down after a
+    /// failed fetch; `None` when a request would use or fetch it now.
+    pub fn cooldown_left(&self, url: &Url) -> Option<Duration> {
+        let slot = self.slots.lock().unwrap_or_else(PoisonError::into_inner).get(url).cloned()?;
+        slot.cooldown_left(&self.policy)
     }
 
     fn last_known_good(&self, slot: &Slot) -> Result<Arc<Metadata>, Rejection> {
@@ -138,7 +165,7 @@ impl MetadataCache {
             }
             other => other.map_err(Refused::from),
         };
-        slot.record(Attempt { at, ok: fetched.is_ok() });
+        slot.record(at, fetched.is_ok());
         match fetched {
             Ok(metadata) => {
                 (self.observer)(FetchEvent { authority, kind: FetchKind::Metadata, ok: true });
@@ -170,6 +197,44 @@ impl MetadataCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn policy(failure_cooldown: Duration, max_failure_cooldown: Duration) -> MetadataPolicy {
+        MetadataPolicy {
+            timeout: Duration::from_secs(5),
+            refresh_after: Duration::from_secs(3600),
+            max_age: Duration::from_secs(24 * 3600),
+            failure_cooldown,
+            max_failure_cooldown,
+            allow_insecure_http: false,
+        }
+    }
+
+    #[test]
+    fn the_failure_cooldown_doubles_with_each_consecutive_failure_up_to_its_maximum() {
+        let policy = policy(Duration::from_secs(10), Duration::from_secs(300));
+        let cooldowns: Vec<u64> = (0..8).map(|n| policy.cooldown_after(n).as_secs()).collect();
+        assert_eq!(cooldowns, [0, 10, 20, 40, 80, 160, 300, 300]);
+        assert_eq!(policy.cooldown_after(u32::MAX), Duration::from_secs(300));
+        let capped = self::policy(Duration::from_secs(600), Duration::from_secs(300));
+        assert_eq!(capped.cooldown_after(1), Duration::from_secs(300), "never above the maximum");
+    }
+
+    #[test]
+    fn a_success_resets_the_failure_cooldown() {
+        let policy = policy(Duration::from_secs(10), Duration::from_secs(300));
+        let slot = Slot::default();
+        assert_eq!(slot.cooldown_left(&policy), None, "never fetched");
+        for _ in 0..3 {
+            slot.record(Instant::now(), false);
+        }
+        let left = slot.cooldown_left(&policy).unwrap();
+        assert!(left > Duration::from_secs(39) && left <= Duration::from_secs(40), "{left:?}");
+        slot.record(Instant::now(), true);
+        assert_eq!(slot.cooldown_left(&policy), None);
+        slot.record(Instant::now(), false);
+        let left = slot.cooldown_left(&policy).unwrap();
+        assert!(left > Duration::from_secs(9) && left <= Duration::from_secs(10), "{left:?}");
+    }
 
     #[test]
     fn key_sets_must_be_https_unless_insecure_http_is_allowed() {

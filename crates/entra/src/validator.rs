@@ -32,20 +32,24 @@ pub struct ValidatorConfig {
     pub leeway: Duration,
     pub max_lifetime: Duration,
     pub key_ttl: Duration,
+    /// The least time between two fetches of one key set caused by unknown kids; also the longest
+    /// cool-down of a metadata document after consecutive failed fetches.
     pub refresh_cooldown: Duration,
     pub metadata_refresh: Duration,
+    /// The cool-down of a metadata document after one failed fetch: short, so a failure on a cold
+    /// start (no last good document to serve) does not refuse its authority for long. Doubled for
+    /// each further consecutive failure, up to `refresh_cooldown`; reset by a successful fetch.
+    pub metadata_failure_cooldown: Duration,
     pub verified_cache_capacity: u64,
     pub observer: Observer,
-    /// Whether OpenID metadata may name a plain-http key set. By default, whether the authority host
-    /// itself is plain http: the gateway accepts such a host only with its allow-insecure switch on
-    /// (as the devstack does), so production hosts are https and so must their key sets be.
+    /// Whether OpenID metadata may name a plain-http key set: the operator's allow-insecure switch
+    /// (development only, as in the devstack). Off by default, whatever the authority host's scheme.
     pub allow_insecure_http: bool,
 }
 
 impl ValidatorConfig {
     pub fn new(authority_host: Url) -> Self {
         Self {
-            allow_insecure_http: authority_host.scheme() == "http",
             authority_host,
             http_timeout: Duration::from_secs(5),
             leeway: Duration::from_secs(60),
@@ -53,8 +57,10 @@ impl ValidatorConfig {
             key_ttl: Duration::from_secs(24 * 3600),
             refresh_cooldown: Duration::from_secs(300),
             metadata_refresh: Duration::from_secs(3600),
+            metadata_failure_cooldown: Duration::from_secs(10),
             verified_cache_capacity: 100_000,
             observer: crate::observe::ignore(),
+            allow_insecure_http: false,
         }
     }
 }
@@ -151,7 +157,8 @@ impl Validator {
                     timeout: config.http_timeout,
                     refresh_after: config.metadata_refresh,
                     max_age: config.key_ttl,
-                    failure_cooldown: config.refresh_cooldown,
+                    failure_cooldown: config.metadata_failure_cooldown,
+                    max_failure_cooldown: config.refresh_cooldown,
                     allow_insecure_http: config.allow_insecure_http,
                 },
                 config.observer.clone(),
@@ -253,7 +260,8 @@ impl Validator {
         if expect.user.is_some_and(|user| user != oid) {
             return Err(Rejection::UserMismatch);
         }
-        // v1 and v2 app claims never mix, whether or not the caller expects an app.
+        // v1 and v2 app claims never mix, whether or not the caller expects an app: checked here
+        // once, so `app_id` only reads the version's claim.
         claims::check_app_claim_version(claims, version)?;
         let app_id = match expect.app {
             None => claims::app_id(claims, version).ok(),
@@ -286,6 +294,18 @@ impl Validator {
             TokenVersion::V2 => format!("{host}/{segment}/v2.0/.well-known/openid-configuration"),
         };
         Url::parse(&path).map_err(|_| Rejection::KeysUnavailable)
+    }
+
+    /// While the OpenID metadata of `authority` cools down after a failed fetch, how long until a
+    /// request may fetch it again (the longest wait of its v1 and v2 documents): a hint for the
+    /// `Retry-After` of an "unavailable" answer. `None` when no document of it is cooling down.
+    pub fn metadata_retry_after(&self, authority: Authority<'_>) -> Option<Duration> {
+        let segment = authority.segment();
+        [TokenVersion::V1, TokenVersion::V2]
+            .into_iter()
+            .filter_map(|version| self.metadata_url(&segment, version).ok())
+            .filter_map(|url| self.metadata.cooldown_left(&url))
+            .max()
     }
 
     /// Refreshes every metadata document and key set in use; run about hourly.

@@ -98,7 +98,10 @@ fn describe_headers(operation: &mut Operation) {
     let exchange = operation.tags.as_ref().is_some_and(|tags| tags.iter().any(|t| t == "exchange"));
     if exchange {
         for (status, description) in [
-            ("429", "Rate limited: the tenant's own limit, or ACS throttling (`rate_limited`)."),
+            (
+                "429",
+                "Rate limited: the tenant's limit, one user's limit, or ACS throttling (`rate_limited`).",
+            ),
             ("503", "ACS, Entra or the registry is unavailable (`upstream_unavailable`)."),
         ] {
             let problem = Content::new(Some(Ref::from_schema_name("ProblemBody")));

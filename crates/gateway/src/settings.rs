@@ -25,6 +25,17 @@ pub enum LogFormat {
     Pretty,
 }
 
+impl LogFormat {
+    /// `json` or `pretty`, as `ACSGW_LOG_FORMAT` names them.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.trim() {
+            "json" => Some(Self::Json),
+            "pretty" => Some(Self::Pretty),
+            _ => None,
+        }
+    }
+}
+
 /// Everything `serve` needs.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -50,7 +61,7 @@ pub struct Settings {
     /// How often per-minute statistics are written to Postgres.
     pub stats_flush_interval: Duration,
     /// Exchanges per minute reaching ACS for each Entra user (`tid`, `oid`) of a tenant.
-    pub user_exchanges_per_minute: u32,
+    pub user_exchanges_per_minute: std::num::NonZeroU32,
 }
 
 /// What commands that only touch the database need.
@@ -122,10 +133,7 @@ impl Source {
     /// The log format asked for, leniently: anything but `pretty` is JSON. [`Settings::from_source`]
     /// refuses an invalid value; this only picks how to log before settings are complete.
     pub fn log_format(&self) -> LogFormat {
-        match self.values.get("ACSGW_LOG_FORMAT").map(|v| v.trim()) {
-            Some("pretty") => LogFormat::Pretty,
-            _ => LogFormat::Json,
-        }
+        self.values.get("ACSGW_LOG_FORMAT").and_then(|v| LogFormat::from_name(v)).unwrap_or(LogFormat::Json)
     }
 
     fn required(&self, variable: &'static str) -> Result<&str, SettingsError> {
@@ -209,11 +217,8 @@ impl Settings {
         if !version_ok {
             return Err(SettingsError::new("ACSGW_ACS_API_VERSION", "expected a version like 2023-10-01"));
         }
-        let log_format = match source.required("ACSGW_LOG_FORMAT")?.trim() {
-            "json" => LogFormat::Json,
-            "pretty" => LogFormat::Pretty,
-            _ => return Err(SettingsError::new("ACSGW_LOG_FORMAT", "expected json or pretty")),
-        };
+        let log_format = LogFormat::from_name(source.required("ACSGW_LOG_FORMAT")?)
+            .ok_or_else(|| SettingsError::new("ACSGW_LOG_FORMAT", "expected json or pretty"))?;
         let seconds = |variable| -> Result<Duration, SettingsError> {
             let value: u64 = source.parsed(variable, "a number of seconds")?;
             Ok(Duration::from_secs(value))
@@ -225,11 +230,8 @@ impl Settings {
             }
             Ok(Duration::from_millis(value))
         };
-        let user_var = "ACSGW_USER_EXCHANGES_PER_MINUTE";
-        let user_exchanges_per_minute: u32 = source.parsed(user_var, "a positive integer")?;
-        if user_exchanges_per_minute == 0 {
-            return Err(SettingsError::new(user_var, "expected a positive integer"));
-        }
+        let user_exchanges_per_minute =
+            source.parsed("ACSGW_USER_EXCHANGES_PER_MINUTE", "a positive integer")?;
         Ok(Self {
             database: DatabaseSettings::from_source(source)?,
             listen: source.parsed("ACSGW_LISTEN", "host:port, e.g. 127.0.0.1:8080")?,
@@ -266,10 +268,11 @@ fn without_prefix(message: &str) -> String {
 
 /// The log format alone, read before anything else so that errors are logged in the right shape.
 pub fn log_format_from_env() -> LogFormat {
-    match std::env::var("ACSGW_LOG_FORMAT").as_deref() {
-        Ok("pretty") => LogFormat::Pretty,
-        _ => LogFormat::Json,
-    }
+    std::env::var("ACSGW_LOG_FORMAT")
+        .ok()
+        .as_deref()
+        .and_then(LogFormat::from_name)
+        .unwrap_or(LogFormat::Json)
 }
 
 #[cfg(test)]

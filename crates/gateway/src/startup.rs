@@ -92,7 +92,6 @@ impl Application {
             spawn_heartbeat(state.clone(), replica_id, settings.heartbeat_interval),
             spawn_key_refresh(state.clone()),
             spawn_forget_changed_tenants(state.clone()),
-            spawn_forget_deleted_on_reconnect(state.clone()),
         ];
 
         let listener = TcpListener::bind(settings.listen)
@@ -191,6 +190,7 @@ fn build_exchanger(
     let key_metrics = metrics.clone();
     let validator = Arc::new(entra::Validator::new(entra::ValidatorConfig {
         refresh_cooldown: settings.key_refresh_cooldown,
+        allow_insecure_http: settings.allow_insecure_http,
         observer: Arc::new(move |fetch: entra::observe::FetchEvent<'_>| {
             key_metrics.key_fetch(fetch.authority, fetch.ok);
         }),
@@ -253,52 +253,59 @@ fn spawn_key_refresh(state: web::Data<AppState>) -> JoinHandle<()> {
     })
 }
 
-/// Per-tenant state kept outside the registry follows the tenant's changes on every replica.
+/// Per-tenant state kept outside the registry (breakers, policy decisions, limiter buckets, metric
+/// series) follows the tenants' changes on every replica. A changed tenant's state is dropped when
+/// its slug is announced. When announcements may have been missed (the listener reconnected, or this
+/// task fell behind), the tenants that no longer exist are found with one query instead.
 fn spawn_forget_changed_tenants(state: web::Data<AppState>) -> JoinHandle<()> {
+    use tokio::sync::broadcast::error::RecvError;
     let mut changes = state.tenant_cache.subscribe();
+    let mut sessions = state.tenant_cache.listener_sessions();
     tokio::spawn(async move {
         loop {
-            match changes.recv().await {
-                Ok(slug) => {
-                    state.exchanger.forget(&slug);
-                    // A deleted tenant's series go; a changed one keeps them.
-                    if matches!(state.tenant_cache.get(&slug).await, Ok(None)) {
-                        state.metrics.forget_tenant(slug.as_str());
+            tokio::select! {
+                change = changes.recv() => match change {
+                    Ok(slug) => {
+                        state.exchanger.forget(&slug);
+                        // A deleted tenant's series go; a changed one keeps them.
+                        if matches!(state.tenant_cache.get(&slug).await, Ok(None)) {
+                            state.metrics.forget_tenants(&[slug.as_str()]);
+                        }
                     }
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    Err(RecvError::Lagged(_)) => forget_deleted_tenants(&state).await,
+                    Err(RecvError::Closed) => return,
+                },
+                session = sessions.changed() => match session {
+                    Ok(()) => forget_deleted_tenants(&state).await,
+                    Err(_) => return,
+                },
             }
         }
     })
 }
 
-/// A listener that lost its connection may have missed deletions (the cache is cleared, but no slug
-/// is announced): on every (re)connection, the series of tenants that no longer exist go.
-fn spawn_forget_deleted_on_reconnect(state: web::Data<AppState>) -> JoinHandle<()> {
-    let mut sessions = state.tenant_cache.listener_sessions();
-    tokio::spawn(async move {
-        while sessions.changed().await.is_ok() {
-            // Labels read before the query: a tenant created meanwhile cannot be taken for deleted.
-            let labelled: Vec<String> = state.metrics.tenants_with_series().into_iter().collect();
-            if labelled.is_empty() {
-                continue;
-            }
-            let existing = match state.tenants.existing_slugs(&labelled).await {
-                Ok(existing) => existing,
-                Err(error) => {
-                    tracing::warn!(%error, "could not check which tenants still exist");
-                    continue;
-                }
-            };
-            for slug in labelled.iter().filter(|slug| !existing.contains(slug)) {
-                if let Ok(parsed) = registry::domain::TenantSlug::parse(slug) {
-                    state.exchanger.forget(&parsed);
-                }
-                state.metrics.forget_tenant(slug);
-            }
+/// Drops the state of every tenant that has metric series here but no longer exists.
+async fn forget_deleted_tenants(state: &AppState) {
+    // Labels read before the query: a tenant created meanwhile cannot be taken for deleted.
+    let labelled: Vec<String> = state.metrics.tenants_with_series().into_iter().collect();
+    if labelled.is_empty() {
+        return;
+    }
+    let existing = match state.tenants.existing_slugs(&labelled).await {
+        Ok(existing) => existing,
+        Err(error) => {
+            tracing::warn!(%error, "could not check which tenants still exist");
+            return;
         }
-    })
+    };
+    let deleted: Vec<&str> =
+        labelled.iter().map(String::as_str).filter(|slug| !existing.iter().any(|e| e == slug)).collect();
+    for slug in &deleted {
+        if let Ok(parsed) = registry::domain::TenantSlug::parse(slug) {
+            state.exchanger.forget(&parsed);
+        }
+    }
+    state.metrics.forget_tenants(&deleted);
 }
 
 /// Writes this replica's per-minute statistics every `every`, and prunes old rows about hourly.

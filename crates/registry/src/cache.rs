@@ -77,6 +77,11 @@ impl TenantCache {
         Ok(loaded)
     }
 
+    /// The tenant if this replica has it cached; never asks Postgres and records no hit or miss.
+    pub async fn peek(&self, slug: &TenantSlug) -> Option<Arc<Tenant>> {
+        self.entries.get(slug).await.flatten()
+    }
+
     pub async fn invalidate(&self, slug: &TenantSlug) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.invalidate(slug).await;

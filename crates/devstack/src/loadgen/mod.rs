@@ -1,14 +1,14 @@
 //! `acs-loadgen`: exchanges per second and latency of a running gateway, against the devstack's issuer
-//! and emulator (start `acs-devstack --env-file PATH` first). It mints `--distinct-tokens` A1 tokens,
-//! lifts the demo tenant's rate limit, then keeps `--concurrency` exchanges in flight for
-//! `--duration` seconds and reports throughput, latency percentiles and answers by status.
-//! See BENCHMARKS.md for the figures and how to reproduce them.
+//! and emulator (start `acs-devstack --env-file PATH` first). It mints `--distinct-tokens` A1 tokens
+//! spread over `--users` Entra users (so that the gateway's per-user limit, 30 exchanges a minute by
+//! default, is not what gets measured), lifts the demo tenant's rate limit, then keeps
+//! `--concurrency` exchanges in flight for `--duration` seconds and reports throughput, latency
+//! percentiles and answers by status. See BENCHMARKS.md for the figures and how to reproduce them.
 
 mod report;
 
 use std::{
-    collections::BTreeMap,
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::ExitCode,
     sync::{
         Arc,
@@ -37,6 +37,11 @@ pub struct Args {
     /// How many different A1 tokens to use: few means mostly cache hits, many means mostly ACS calls.
     #[arg(long, default_value_t = 100)]
     distinct_tokens: usize,
+    /// How many different Entra users the tokens belong to, token n to user n mod N, so requests
+    /// take the users in turn [default: one user per token]. Each user may reach ACS 30 times a
+    /// minute (burst 10): more than 10 tokens per user in a run of misses measures that limit.
+    #[arg(long, value_name = "N")]
+    users: Option<usize>,
     /// Skip the warm-up that fills the gateway's cache with every token once.
     #[arg(long)]
     no_warmup: bool,
@@ -63,15 +68,11 @@ struct Target {
     tenant: String,
     entra_tenant: String,
     app: String,
-    user: String,
 }
 
-fn read_env(path: &PathBuf) -> anyhow::Result<Target> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let vars: BTreeMap<&str, &str> = text.lines().filter_map(|l| l.split_once('=')).collect();
-    let get = |k: &str| {
-        vars.get(k).map(|v| (*v).to_owned()).with_context(|| format!("{k} missing from the env file"))
-    };
+fn read_env(path: &Path) -> anyhow::Result<Target> {
+    let vars = crate::stack::read_env_file(path)?;
+    let get = |k: &str| vars.get(k).cloned().with_context(|| format!("{k} missing from the env file"));
     Ok(Target {
         gateway: get("ACSGW_URL")?,
         entra: get("DEV_ENTRA_URL")?,
@@ -79,20 +80,30 @@ fn read_env(path: &PathBuf) -> anyhow::Result<Target> {
         tenant: get("DEV_TENANT")?,
         entra_tenant: get("DEV_ENTRA_TENANT_ID")?,
         app: get("DEV_APP_ID")?,
-        user: get("DEV_USER_ID")?,
     })
 }
 
+/// The Entra user (`oid`) of the `n`th of `users` loadgen users: fixed, so runs are alike.
+fn user_id(n: usize, users: usize) -> String {
+    format!("10ad0000-0000-4000-8000-{:012x}", n % users)
+}
+
 async fn load(args: Args) -> anyhow::Result<()> {
+    if args.distinct_tokens == 0 || args.users == Some(0) || args.concurrency == 0 {
+        bail!("--distinct-tokens, --users and --concurrency must be at least 1");
+    }
+    let users = args.users.unwrap_or(args.distinct_tokens);
     let target = read_env(&args.env_file)?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
         .timeout(Duration::from_secs(30))
         .build()?;
     lift_limit(&client, &target).await?;
-    let tokens = Arc::new(mint(&client, &target, args.distinct_tokens).await?);
-    let body = |token: &str| json!({"token": token, "appId": target.app, "userId": target.user}).to_string();
-    let bodies: Arc<Vec<String>> = Arc::new(tokens.iter().map(|t| body(t)).collect());
+    let tokens = mint(&client, &target, args.distinct_tokens, users).await?;
+    let body = |n: usize, token: &str| {
+        json!({"token": token, "appId": target.app, "userId": user_id(n, users)}).to_string()
+    };
+    let bodies: Arc<Vec<String>> = Arc::new(tokens.iter().enumerate().map(|(n, t)| body(n, t)).collect());
     let url = Arc::new(format!("{}/v1/tenants/{}/token/teams", target.gateway, target.tenant));
     if !args.no_warmup {
         eprintln!("warm-up: one exchange per token");
@@ -126,15 +137,24 @@ async fn lift_limit(client: &reqwest::Client, target: &Target) -> anyhow::Result
     Ok(())
 }
 
-async fn mint(client: &reqwest::Client, target: &Target, count: usize) -> anyhow::Result<Vec<String>> {
-    eprintln!("minting {count} A1 tokens");
+/// `count` A1 tokens, the `n`th for user `n mod users`.
+async fn mint(
+    client: &reqwest::Client,
+    target: &Target,
+    count: usize,
+    users: usize,
+) -> anyhow::Result<Vec<String>> {
+    eprintln!("minting {count} A1 tokens for {} users", users.min(count));
+    // Distinct from an earlier run's tokens, so a second run against the same gateway misses too.
+    let run = uuid::Uuid::new_v4().simple().to_string();
     let mut tokens = Vec::with_capacity(count);
     for chunk in (0..count).collect::<Vec<_>>().chunks(64) {
-        let requests = chunk.iter().map(|n| {
+        let requests = chunk.iter().map(|&n| {
+            let (oid, uti) = (user_id(n, users), format!("loadgen-{}-{n}", &run[..8]));
             client
                 .post(format!("{}/dev/tokens", target.entra))
-                .json(&json!({"tenantId": target.entra_tenant, "oid": target.user, "appId": target.app,
-                    "claims": {"uti": format!("loadgen-{n}")}}))
+                .json(&json!({"tenantId": target.entra_tenant, "oid": oid, "appId": target.app,
+                    "claims": {"uti": uti}}))
                 .send()
         });
         for response in futures_util::future::join_all(requests).await {

@@ -1,6 +1,6 @@
 //! The demo: an admin key, a demo tenant pointing at the emulator, and the lines to paste.
 
-use std::{io::Write, os::unix::fs::OpenOptionsExt, path::Path, sync::Arc};
+use std::{collections::HashMap, io::Write, os::unix::fs::OpenOptionsExt, path::Path, sync::Arc};
 
 use anyhow::Context;
 use registry::{
@@ -101,6 +101,36 @@ fn env_file_text(lines: &[(&str, &str)]) -> anyhow::Result<String> {
         text.push_str(&format!("{key}='{value}'\n"));
     }
     Ok(text)
+}
+
+/// Reads what [`write_env_file`] wrote: `KEY='value'` lines, the quotes stripped. Blank lines and `#`
+/// comments are skipped; any other line must have that shape (a value holds no quote, as written).
+pub fn read_env_file(path: &Path) -> anyhow::Result<HashMap<String, String>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    parse_env_file(&text)
+        .with_context(|| format!("{} is not an env file written by acs-devstack", path.display()))
+}
+
+fn parse_env_file(text: &str) -> anyhow::Result<HashMap<String, String>> {
+    let mut values = HashMap::new();
+    for (number, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let value = line
+            .split_once('=')
+            .filter(|(key, _)| !key.is_empty() && !key.contains(char::is_whitespace))
+            .and_then(|(key, quoted)| {
+                let value = quoted.strip_prefix('\'')?.strip_suffix('\'')?;
+                (!value.contains('\'')).then_some((key, value))
+            });
+        let Some((key, value)) = value else {
+            anyhow::bail!("line {} is not KEY='value'", number + 1);
+        };
+        values.insert(key.to_owned(), value.to_owned());
+    }
+    Ok(values)
 }
 
 fn write_atomically(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
@@ -210,6 +240,41 @@ mod tests {
         let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, ["env"], "no temporary file is left behind");
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn reading_the_env_file_gives_back_what_was_written() {
+        let dir = scratch();
+        let path = dir.join("env");
+        write(&path);
+        let values = read_env_file(&path).unwrap();
+        let expected = [
+            ("ACSGW_URL", "http://127.0.0.1:8080"),
+            ("DEV_ENTRA_URL", "http://127.0.0.1:8090"),
+            ("DEV_ACS_ENDPOINT", "http://127.0.0.1:8091"),
+            ("DEV_ACS_CONNECTION_STRING", "endpoint=http://127.0.0.1:8091/;accesskey=AAEC+/=="),
+            ("DEV_ADMIN_KEY", "acsgw_secret"),
+            ("DEV_TENANT", SLUG),
+            ("DEV_ENTRA_TENANT_ID", ENTRA_TENANT_ID),
+            ("DEV_APP_ID", APP_ID),
+            ("DEV_USER_ID", USER_ID),
+        ];
+        let expected: HashMap<String, String> =
+            expected.into_iter().map(|(key, value)| (key.to_owned(), value.to_owned())).collect();
+        assert_eq!(values, expected);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn reading_skips_blank_lines_and_comments_and_refuses_other_shapes() {
+        let text = "# written by hand\n\nA='b=c;d'\n  # indented comment\nE=''\n";
+        let values = parse_env_file(text).unwrap();
+        assert_eq!(values.len(), 2);
+        assert_eq!((values["A"].as_str(), values["E"].as_str()), ("b=c;d", ""));
+        for bad in ["A=b\n", "A='b\n", "A='b'c'\n", "='b'\n", "no equals sign\n"] {
+            let error = parse_env_file(bad).unwrap_err();
+            assert_eq!(error.to_string(), "line 1 is not KEY='value'", "{bad:?}");
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use registry::local_pg::LocalPgError;
 
+pub use self::demo::read_env_file;
 use self::signals::StopSignal;
 use crate::{
     emulator::{self, EmulatorConfig, Faults},
@@ -51,7 +52,7 @@ struct StackArgs {
     #[arg(long)]
     smoke: bool,
 
-    /// Once ready, write KEY=value lines (ACSGW_URL, DEV_ENTRA_URL, DEV_ACS_ENDPOINT, ...) to PATH.
+    /// Once ready, write KEY='value' lines (ACSGW_URL, DEV_ENTRA_URL, DEV_ACS_ENDPOINT, ...) to PATH.
     #[arg(long, value_name = "PATH")]
     env_file: Option<PathBuf>,
 

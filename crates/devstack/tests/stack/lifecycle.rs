@@ -28,7 +28,7 @@ async fn smoke_succeeds_on_a_fresh_database_and_writes_the_env_file() {
     {
         assert!(stderr.contains(&format!("smoke: {step} ok")), "{step} missing:\n{stderr}");
     }
-    let env = crate::stack_support::complete(&std::fs::read_to_string(&env_file).unwrap()).unwrap();
+    let env = crate::stack_support::complete(&env_file).unwrap();
     for (key, prefix) in [
         ("ACSGW_URL", "http://127.0.0.1:"),
         ("DEV_ENTRA_URL", "http://127.0.0.1:"),

@@ -93,7 +93,7 @@ pub fn spawn_stack(dir: &Path, database_url: Option<&str>, extra: &[&str]) -> Ch
 /// or takes more than a minute.
 pub async fn wait_for_env(path: &Path, child: &mut Child) -> HashMap<String, String> {
     for _ in 0..600 {
-        if let Some(values) = std::fs::read_to_string(path).ok().and_then(|text| complete(&text)) {
+        if let Some(values) = complete(path) {
             return values;
         }
         if let Some(status) = child.try_wait().unwrap() {
@@ -105,19 +105,9 @@ pub async fn wait_for_env(path: &Path, child: &mut Child) -> HashMap<String, Str
     panic!("the stack never wrote a complete env file at {}", path.display());
 }
 
-/// `KEY='value'` lines with every key, or `None` while the file is incomplete.
-pub fn complete(text: &str) -> Option<HashMap<String, String>> {
-    if !text.ends_with('\n') {
-        return None;
-    }
-    let values: HashMap<String, String> = text
-        .lines()
-        .map(|line| {
-            let (key, quoted) = line.split_once('=').expect("KEY=value");
-            let value = quoted.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')).expect("single-quoted");
-            (key.to_owned(), value.to_owned())
-        })
-        .collect();
+/// The env file's values (read as `acs-loadgen` reads them) if it exists and holds every key.
+pub fn complete(path: &Path) -> Option<HashMap<String, String>> {
+    let values = devstack::stack::read_env_file(path).ok()?;
     ENV_KEYS.iter().all(|key| values.contains_key(*key)).then_some(values)
 }
 

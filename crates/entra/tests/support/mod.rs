@@ -1,5 +1,10 @@
 //! A wiremock Entra: metadata and key sets for one tenant and `organizations`, and token minting.
 
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
+
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use entra::{
     ACS_AUDIENCES, AppExpectation, Authority, Expectations, Rejection, TEAMS_SCOPES, ValidatedToken,
@@ -9,7 +14,7 @@ use rsa::{RsaPrivateKey, traits::PublicKeyParts};
 use serde_json::{Value, json};
 use uuid::Uuid;
 use wiremock::{
-    Mock, MockServer, ResponseTemplate,
+    Mock, MockServer, Request, Respond, ResponseTemplate,
     matchers::{method, path},
 };
 
@@ -132,10 +137,38 @@ pub fn v2_claims(tid: Uuid) -> Value {
     claims
 }
 
+/// A metadata document, or 503 while its outage switch is on. (A switch, not a higher-priority
+/// scoped mock: wiremock 0.6 reorders its mocks by priority when serving, after which dropping such
+/// a guard unmounts another mock than its own.)
+struct MetadataDocument {
+    document: Value,
+    down: Arc<AtomicBool>,
+}
+
+impl Respond for MetadataDocument {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        if self.down.load(Ordering::SeqCst) {
+            ResponseTemplate::new(503)
+        } else {
+            ResponseTemplate::new(200).set_body_json(&self.document)
+        }
+    }
+}
+
+/// A metadata outage: every document answers 503 until this is dropped.
+pub struct Outage(Arc<AtomicBool>);
+
+impl Drop for Outage {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
 pub struct Idp {
     pub server: MockServer,
     /// The key-set mocks in force; dropping a guard unmounts its mock.
     key_mocks: tokio::sync::Mutex<Vec<wiremock::MockGuard>>,
+    metadata_down: Arc<AtomicBool>,
 }
 
 impl Idp {
@@ -143,11 +176,13 @@ impl Idp {
     pub async fn start(keys: &[&TestKey]) -> Self {
         let server = MockServer::start().await;
         let base = server.uri();
+        let metadata_down = Arc::new(AtomicBool::new(false));
+        let document = |document: Value| MetadataDocument { document, down: metadata_down.clone() };
         for segment in [TENANT.to_string(), "organizations".to_owned()] {
             let tid = if segment == "organizations" { "{tenantid}".to_owned() } else { segment.clone() };
             Mock::given(method("GET"))
                 .and(path(format!("/{segment}/.well-known/openid-configuration")))
-                .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                .respond_with(document(json!({
                     "issuer": format!("https://sts.windows.net/{tid}/"),
                     "jwks_uri": format!("{base}/{segment}/discovery/keys"),
                 })))
@@ -155,14 +190,14 @@ impl Idp {
                 .await;
             Mock::given(method("GET"))
                 .and(path(format!("/{segment}/v2.0/.well-known/openid-configuration")))
-                .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                .respond_with(document(json!({
                     "issuer": format!("https://login.microsoftonline.com/{tid}/v2.0"),
                     "jwks_uri": format!("{base}/{segment}/discovery/v2.0/keys"),
                 })))
                 .mount(&server)
                 .await;
         }
-        let idp = Self { server, key_mocks: tokio::sync::Mutex::new(Vec::new()) };
+        let idp = Self { server, key_mocks: tokio::sync::Mutex::new(Vec::new()), metadata_down };
         idp.publish(keys, None).await;
         idp
     }
@@ -197,13 +232,9 @@ impl Idp {
     }
 
     /// Every metadata document answers 503 until the guard is dropped.
-    pub async fn break_metadata(&self) -> wiremock::MockGuard {
-        Mock::given(method("GET"))
-            .and(wiremock::matchers::path_regex("/.well-known/openid-configuration$"))
-            .respond_with(ResponseTemplate::new(503))
-            .with_priority(1)
-            .mount_as_scoped(&self.server)
-            .await
+    pub fn break_metadata(&self) -> Outage {
+        self.metadata_down.store(true, Ordering::SeqCst);
+        Outage(self.metadata_down.clone())
     }
 
     pub async fn requests_to(&self, fragment: &str) -> usize {
@@ -211,8 +242,13 @@ impl Idp {
         requests.iter().filter(|r| r.url.path().contains(fragment)).count()
     }
 
+    /// The validator's defaults, with insecure http allowed: this Entra is plain http.
     pub fn config(&self) -> ValidatorConfig {
-        ValidatorConfig::new(url::Url::parse(&self.server.uri()).unwrap())
+        ValidatorConfig { allow_insecure_http: true, ..ValidatorConfig::new(self.url()) }
+    }
+
+    pub fn url(&self) -> url::Url {
+        url::Url::parse(&self.server.uri()).unwrap()
     }
 
     pub fn validator(&self) -> Validator {

@@ -89,8 +89,8 @@ impl ExchangeError {
                     "upstream_unavailable" => 503,
                     _ => 401,
                 };
-                // A webhook that did not answer may well answer shortly; a key set that could not
-                // be fetched is not asked again before its cool-down, like A1's (see above).
+                // A webhook that did not answer may well answer shortly; a key set that could not be
+                // fetched is not asked again at once, so the caller is told to wait longer, as for A1's.
                 let retry_after = match error {
                     authz::AuthzError::KeysUnavailable => Some(30),
                     _ => (http == 503).then_some(5),

@@ -6,6 +6,7 @@
 
 use std::{
     collections::HashMap,
+    num::NonZeroU32,
     sync::{
         Arc, Mutex, PoisonError,
         atomic::{AtomicU32, Ordering},
@@ -16,8 +17,6 @@ use std::{
 use registry::domain::Limits;
 use uuid::Uuid;
 
-/// Exchanges per minute reaching ACS for one user when no setting says otherwise.
-pub const DEFAULT_USER_PER_MINUTE: u32 = 30;
 /// A user's burst: this many exchanges at once, or the per-minute limit if lower.
 pub const USER_BURST: u32 = 10;
 /// Buckets of this many users at most are kept; the least recently used go first (a full bucket
@@ -48,6 +47,18 @@ impl Bucket {
             Err(Duration::from_secs_f64((1.0 - self.tokens) / rate))
         }
     }
+
+    /// Returns a token taken for an exchange that did not happen after all.
+    fn give_back(&mut self, burst: f64) {
+        self.tokens = (self.tokens + 1.0).min(burst);
+    }
+}
+
+/// Which limit refused an exchange, and how long until it would allow one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limited {
+    User(Duration),
+    Tenant(Duration),
 }
 
 /// One user of one tenant: the tenant's slug, the Entra `tid` and `oid`.
@@ -61,16 +72,10 @@ pub struct RateLimiter {
     live_replicas: AtomicU32,
 }
 
-impl Default for RateLimiter {
-    fn default() -> Self {
-        Self::new(DEFAULT_USER_PER_MINUTE)
-    }
-}
-
 impl RateLimiter {
-    /// `user_per_minute` exchanges per minute for each user (at least 1).
-    pub fn new(user_per_minute: u32) -> Self {
-        let user_per_minute = user_per_minute.max(1);
+    /// `user_per_minute` exchanges per minute for each user.
+    pub fn new(user_per_minute: NonZeroU32) -> Self {
+        let user_per_minute = user_per_minute.get();
         // Idle this long, a user's bucket is full again: dropping it then forgets nothing.
         let refill = Duration::from_secs(u64::from(USER_BURST.min(user_per_minute)) * 60) / user_per_minute;
         let users = moka::sync::Cache::builder()
@@ -94,20 +99,43 @@ impl RateLimiter {
         (rate / replicas, (burst / replicas).max(1.0))
     }
 
+    /// Takes a token from the user's bucket and one from the tenant's, or neither: a user over their
+    /// limit spends nothing of the tenant's, and a refusal by the tenant's limit costs the user nothing.
+    pub fn try_acquire_exchange(
+        &self,
+        tenant: &str,
+        limits: Limits,
+        tid: Uuid,
+        oid: Uuid,
+    ) -> Result<(), Limited> {
+        let (user, (rate, burst)) = self.user_bucket(tenant, tid, oid);
+        let mut user = user.lock().unwrap_or_else(PoisonError::into_inner);
+        user.take(rate, burst).map_err(Limited::User)?;
+        self.try_acquire(tenant, limits).map_err(|wait| {
+            user.give_back(burst);
+            Limited::Tenant(wait)
+        })
+    }
+
     /// Takes one token from the tenant's bucket, or says how long until one is available.
-    pub fn try_acquire(&self, tenant: &str, limits: Limits) -> Result<(), Duration> {
+    fn try_acquire(&self, tenant: &str, limits: Limits) -> Result<(), Duration> {
         let (rate, burst) = self.share(f64::from(limits.exchanges_per_second()), f64::from(limits.burst()));
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
         buckets.entry(tenant.to_owned()).or_insert_with(|| Bucket::full(burst)).take(rate, burst)
     }
 
-    /// Takes one token from the bucket of the Entra user `tid`/`oid` of `tenant`, or says how long
-    /// until one is available.
-    pub fn try_acquire_user(&self, tenant: &str, tid: Uuid, oid: Uuid) -> Result<(), Duration> {
+    /// The bucket of the Entra user `tid`/`oid` of `tenant`, with this replica's rate and burst.
+    fn user_bucket(&self, tenant: &str, tid: Uuid, oid: Uuid) -> (Arc<Mutex<Bucket>>, (f64, f64)) {
         let per_minute = f64::from(self.user_per_minute);
         let (rate, burst) = self.share(per_minute / 60.0, f64::from(USER_BURST).min(per_minute));
         let bucket =
             self.users.get_with((tenant.to_owned(), tid, oid), || Arc::new(Mutex::new(Bucket::full(burst))));
+        (bucket, (rate, burst))
+    }
+
+    #[cfg(test)]
+    fn try_acquire_user(&self, tenant: &str, tid: Uuid, oid: Uuid) -> Result<(), Duration> {
+        let (bucket, (rate, burst)) = self.user_bucket(tenant, tid, oid);
         let mut bucket = bucket.lock().unwrap_or_else(PoisonError::into_inner);
         bucket.take(rate, burst)
     }
@@ -121,9 +149,13 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
+    fn limiter(user_per_minute: u32) -> RateLimiter {
+        RateLimiter::new(NonZeroU32::new(user_per_minute).unwrap())
+    }
+
     #[test]
     fn a_bucket_allows_its_burst_then_refuses_with_a_wait() {
-        let limiter = RateLimiter::default();
+        let limiter = limiter(30);
         let limits = Limits::new(1, 3).unwrap();
         for _ in 0..3 {
             assert!(limiter.try_acquire("t", limits).is_ok());
@@ -134,7 +166,7 @@ mod tests {
 
     #[test]
     fn tenants_have_separate_buckets() {
-        let limiter = RateLimiter::default();
+        let limiter = limiter(30);
         let limits = Limits::new(1, 1).unwrap();
         assert!(limiter.try_acquire("a", limits).is_ok());
         assert!(limiter.try_acquire("a", limits).is_err());
@@ -143,7 +175,7 @@ mod tests {
 
     #[test]
     fn each_replica_enforces_its_share_of_the_burst_and_rate() {
-        let limiter = RateLimiter::default();
+        let limiter = limiter(30);
         limiter.set_live_replicas(2);
         let limits = Limits::new(10, 4).unwrap();
         assert!(limiter.try_acquire("t", limits).is_ok());
@@ -157,7 +189,7 @@ mod tests {
 
     #[test]
     fn a_share_never_drops_below_one_request() {
-        let limiter = RateLimiter::default();
+        let limiter = limiter(30);
         limiter.set_live_replicas(10);
         assert!(limiter.try_acquire("t", Limits::new(1, 1).unwrap()).is_ok());
     }
@@ -166,7 +198,7 @@ mod tests {
 
     #[test]
     fn a_user_gets_the_burst_then_waits_for_the_per_minute_rate() {
-        let limiter = RateLimiter::new(3);
+        let limiter = limiter(3);
         let (alice, bob) = (Uuid::from_u128(10), Uuid::from_u128(11));
         for _ in 0..3 {
             assert!(limiter.try_acquire_user("t", TID, alice).is_ok());
@@ -179,10 +211,30 @@ mod tests {
 
     #[test]
     fn a_users_burst_is_small_and_shared_among_replicas() {
-        let limiter = RateLimiter::new(600);
+        let limiter = limiter(600);
         limiter.set_live_replicas(2);
         let user = Uuid::from_u128(10);
         let allowed = (0..20).filter(|_| limiter.try_acquire_user("t", TID, user).is_ok()).count();
         assert_eq!(allowed, 5, "half of a burst of 10");
+    }
+
+    #[test]
+    fn a_refusal_by_the_tenants_limit_costs_the_user_nothing() {
+        let limiter = limiter(1);
+        let tenant = Limits::new(1, 1).unwrap();
+        let user = Uuid::from_u128(10);
+        assert_eq!(limiter.try_acquire_exchange("t", tenant, TID, Uuid::from_u128(11)), Ok(()));
+        assert!(matches!(limiter.try_acquire_exchange("t", tenant, TID, user), Err(Limited::Tenant(_))));
+        assert_eq!(limiter.try_acquire_user("t", TID, user), Ok(()), "the user's one token is still there");
+    }
+
+    #[test]
+    fn a_user_over_their_limit_spends_nothing_of_the_tenants() {
+        let limiter = limiter(1);
+        let tenant = Limits::new(1, 2).unwrap();
+        let (alice, bob) = (Uuid::from_u128(10), Uuid::from_u128(11));
+        assert_eq!(limiter.try_acquire_exchange("t", tenant, TID, alice), Ok(()));
+        assert!(matches!(limiter.try_acquire_exchange("t", tenant, TID, alice), Err(Limited::User(_))));
+        assert_eq!(limiter.try_acquire_exchange("t", tenant, TID, bob), Ok(()), "the tenant's second token");
     }
 }

@@ -8,7 +8,7 @@ pub mod limits;
 mod peek;
 mod runtime;
 
-use std::sync::Arc;
+use std::{num::NonZeroU32, sync::Arc};
 
 use chrono::{DateTime, Utc};
 use registry::{
@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use self::{
     cache::{CachedToken, ExchangeCache},
-    limits::RateLimiter,
+    limits::{Limited, RateLimiter},
     runtime::RuntimeCache,
 };
 pub use self::{entra_b::EntraB, error::ExchangeError};
@@ -75,7 +75,7 @@ pub struct ExchangerParts {
     pub authority_host: Url,
     pub transport: Transport,
     /// Exchanges per minute reaching ACS for each Entra user of a tenant.
-    pub user_exchanges_per_minute: u32,
+    pub user_exchanges_per_minute: NonZeroU32,
 }
 
 impl Exchanger {
@@ -171,13 +171,12 @@ impl Exchanger {
         let key = cache::key(input.a1, tenant.id.0, app_id, a1.oid);
         let (app_text, user_text) = (app_id.to_string(), a1.oid.to_string());
         let fetch = async {
-            // The user's bucket first: a user over their limit must not spend the tenant's.
-            self.limiter
-                .try_acquire_user(slug.as_str(), a1.tid, a1.oid)
-                .map_err(|retry_after| ExchangeError::UserRateLimited { retry_after })?;
-            self.limiter
-                .try_acquire(slug.as_str(), tenant.limits)
-                .map_err(|retry_after| ExchangeError::RateLimited { retry_after })?;
+            self.limiter.try_acquire_exchange(slug.as_str(), tenant.limits, a1.tid, a1.oid).map_err(
+                |limited| match limited {
+                    Limited::User(retry_after) => ExchangeError::UserRateLimited { retry_after },
+                    Limited::Tenant(retry_after) => ExchangeError::RateLimited { retry_after },
+                },
+            )?;
             let target = acs::AcsTarget {
                 tenant: slug.as_str(),
                 endpoint: tenant.acs.endpoint.as_str(),

@@ -1,7 +1,8 @@
 //! A best-effort look into a token the validator refused, for the log line that explains the refusal
 //! (entra-validation.md, "error oracle": log `uti`, `kid`, `tid` and `ver`, never the token). Nothing
 //! here is trusted or used for a decision: the signature is not checked, errors are ignored, sizes are
-//! capped, and only short values of harmless characters are kept.
+//! capped, and only short values of harmless characters are kept. It is lenient on purpose where the
+//! `jose` crate is strict: the tokens worth describing are exactly the ones that broke a rule.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::{Map, Value};

@@ -294,14 +294,17 @@ impl Metrics {
         }
     }
 
-    /// Removes every series of a deleted tenant, whatever its other labels.
-    pub fn forget_tenant(&self, tenant: &str) {
+    /// Removes every series of these (deleted) tenants, whatever their other labels, in one pass.
+    pub fn forget_tenants(&self, tenants: &[&str]) {
+        if tenants.is_empty() {
+            return;
+        }
         for family in self.registry.gather() {
             let Some(remove) = self.per_tenant.get(family.name()) else { continue };
             for metric in family.get_metric() {
                 let labels: HashMap<&str, &str> =
                     metric.get_label().iter().map(|pair| (pair.name(), pair.value())).collect();
-                if labels.get("tenant") == Some(&tenant) {
+                if labels.get("tenant").is_some_and(|tenant| tenants.contains(tenant)) {
                     remove(&labels);
                 }
             }

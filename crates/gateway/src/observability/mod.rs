@@ -26,7 +26,8 @@ pub struct ExchangeRecord<'a> {
 /// The `tenant` label of a finished exchange: the slug once the tenant was found in the registry,
 /// else `_unknown`, so that invented slugs (also while the registry is unreachable) add no series.
 /// The exchanger looks the tenant up first: any error but these came after it was found. A request
-/// refused before the lookup (a malformed body) counts under its tenant if that exists.
+/// refused before the lookup (a malformed body) counts under its tenant if this replica has that
+/// tenant cached: labelling a refusal costs no query and caches nothing.
 pub async fn tenant_label<'a>(
     tenants: &TenantCache,
     slug: &'a str,
@@ -35,7 +36,7 @@ pub async fn tenant_label<'a>(
     match result {
         Err(ExchangeError::TenantNotFound | ExchangeError::RegistryUnavailable) => UNKNOWN_TENANT,
         Err(ExchangeError::InvalidRequest(_)) => match TenantSlug::parse(slug) {
-            Ok(parsed) if matches!(tenants.get(&parsed).await, Ok(Some(_))) => slug,
+            Ok(parsed) if tenants.peek(&parsed).await.is_some() => slug,
             _ => UNKNOWN_TENANT,
         },
         _ => slug,

@@ -232,7 +232,16 @@ async fn invented_slugs_share_one_unknown_series_while_the_registry_is_unreachab
 #[tokio::test]
 async fn a_malformed_request_counts_under_its_tenant_only_if_the_tenant_exists() {
     let (app, up) = spawn_exchange_app(&[]).await;
+    let misses = |text: &str| sample(text, "acsgw_tenant_cache_events_total", &[("event", "miss")]);
+    let before = misses(&scrape(&app.url("/metrics")).await);
+    let url = app.url("/v1/tenants/never-created/token/teams");
+    let response = app.client.post(url).body("{not json").send().await.unwrap();
+    assert_problem(response, StatusCode::BAD_REQUEST, "invalid_request").await;
+    let after = misses(&scrape(&app.url("/metrics")).await);
+    assert_eq!(before, after, "labelling a refusal never looks the tenant up");
+
     let slug = app.create_exchange_tenant(&up, &json!({})).await;
+    assert_eq!(app.exchange(&slug, &up.a1(), None).await.status(), StatusCode::OK);
     for tenant in [slug.as_str(), "no-such-tenant"] {
         let url = app.url(&format!("/v1/tenants/{tenant}/token/teams"));
         let response = app.client.post(url).body("{not json").send().await.unwrap();
@@ -243,8 +252,8 @@ async fn a_malformed_request_counts_under_its_tenant_only_if_the_tenant_exists()
         sample(&text, "acsgw_exchange_requests_total", &[("outcome", "invalid_request"), ("tenant", tenant)])
     };
     assert_eq!(requests(&slug), Some(1.0), "{text}");
-    assert_eq!(requests("_unknown"), Some(1.0));
-    assert!(!text.contains("no-such-tenant"));
+    assert_eq!(requests("_unknown"), Some(2.0));
+    assert!(!text.contains("no-such-tenant") && !text.contains("never-created"));
 }
 
 #[tokio::test]
