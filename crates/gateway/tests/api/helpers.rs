@@ -128,6 +128,25 @@ pub fn tenant_body(slug: &str) -> Value {
 }
 
 impl TestApp {
+    /// Terminates every tenant-change listener connection on this test's database (every replica's),
+    /// waits until this app's listener is back, and says how many connections were cut.
+    pub async fn cut_listeners(&self) -> i64 {
+        let mut sessions = self.tenant_cache.listener_sessions();
+        let first = *sessions.borrow_and_update();
+        let killed = sqlx::query_scalar(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE datname = current_database() AND query ILIKE 'LISTEN%' AND pid <> pg_backend_pid()",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .unwrap();
+        tokio::time::timeout(Duration::from_secs(5), sessions.wait_for(|now| *now > first))
+            .await
+            .expect("the listener reconnects")
+            .unwrap();
+        killed
+    }
+
     /// Stops the gateway gracefully and waits until it has finished (final statistics flush included).
     pub async fn stop(&self) {
         let stopped = self.stopped.notified();
