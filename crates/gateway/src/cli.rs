@@ -130,7 +130,7 @@ async fn execute(command: Command, source: &Source) -> Result<(), Failure> {
         Command::Reseal => {
             let settings = Settings::from_source(source)?;
             let pool = startup::pool(&settings.database)?;
-            let store = TenantStore::new(pool, settings.keyring.clone());
+            let store = TenantStore::new(pool, settings.keyring.clone(), Default::default());
             let changed = store.reseal_all(&Actor::cli("reseal")).await.map_err(anyhow::Error::from)?;
             println!(
                 "resealed the secrets of {changed} tenant(s) under key {:?}",

@@ -48,6 +48,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub migrate_on_start: bool,
     pub tenant_cache_ttl: Duration,
+    /// How old a tenant record may be and still be served while Postgres cannot be reached.
+    pub tenant_stale_if_error: Duration,
     pub shutdown_timeout: Duration,
     /// The least time between two fetches of one Entra key set caused by unknown key ids.
     pub key_refresh_cooldown: Duration,
@@ -83,6 +85,8 @@ const VARIABLES: &[(&str, &str, Option<&str>)] = &[
     ("ACSGW_LOG_FORMAT", "log_format", Some("json")),
     ("ACSGW_MIGRATE_ON_START", "migrate_on_start", Some("false")),
     ("ACSGW_TENANT_CACHE_TTL_SECONDS", "tenant_cache_ttl_seconds", Some("10")),
+    // A managed failover or maintenance restart takes one to two minutes; five leave a wide margin.
+    ("ACSGW_TENANT_STALE_IF_ERROR_SECONDS", "tenant_stale_if_error_seconds", Some("300")),
     ("ACSGW_SHUTDOWN_TIMEOUT_SECONDS", "shutdown_timeout_seconds", Some("30")),
     ("ACSGW_KEY_REFRESH_COOLDOWN_SECONDS", "key_refresh_cooldown_seconds", Some("300")),
     ("ACSGW_HEARTBEAT_SECONDS", "heartbeat_seconds", Some("5")),
@@ -242,6 +246,7 @@ impl Settings {
             log_format,
             migrate_on_start: source.flag("ACSGW_MIGRATE_ON_START")?,
             tenant_cache_ttl: seconds("ACSGW_TENANT_CACHE_TTL_SECONDS")?,
+            tenant_stale_if_error: seconds("ACSGW_TENANT_STALE_IF_ERROR_SECONDS")?,
             shutdown_timeout: seconds("ACSGW_SHUTDOWN_TIMEOUT_SECONDS")?,
             key_refresh_cooldown: seconds("ACSGW_KEY_REFRESH_COOLDOWN_SECONDS")?,
             heartbeat_interval: seconds("ACSGW_HEARTBEAT_SECONDS")?.max(Duration::from_secs(1)),

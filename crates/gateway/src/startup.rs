@@ -5,8 +5,9 @@ use std::{net::TcpListener, sync::Arc, time::Duration};
 use actix_web::{App, HttpServer, ResponseError, dev::Server, middleware::from_fn, web};
 use anyhow::Context;
 use registry::{
-    cache::{CacheEvent, CacheObserver, TenantCache},
+    cache::{CacheConfig, CacheEvent, CacheObserver, TenantCache},
     domain::Transport,
+    health::{Budget, RegistryHealth},
     tenants::TenantStore,
 };
 use secrecy::ExposeSecret;
@@ -28,12 +29,17 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// What handlers share.
 pub struct AppState {
     pub pool: PgPool,
+    /// Whether Postgres answers; every registry call goes through it.
+    pub registry: RegistryHealth,
     pub tenants: TenantStore,
     pub tenant_cache: TenantCache,
     pub transport: Transport,
     pub exchanger: Exchanger,
     pub metrics: Arc<Metrics>,
     pub stats: Arc<StatsRecorder>,
+    /// Whether `/readyz` has found Postgres migrated once: such a replica stays in rotation while
+    /// Postgres is unreachable.
+    pub was_ready: std::sync::atomic::AtomicBool,
 }
 
 pub struct Application {
@@ -67,24 +73,29 @@ impl Application {
                 "ACSGW_ALLOW_INSECURE_HTTP is on: plain http upstreams are accepted (development only)"
             );
         }
-        let tenants = TenantStore::new(pool.clone(), settings.keyring.clone());
+        let registry = RegistryHealth::default();
+        let tenants = TenantStore::new(pool.clone(), settings.keyring.clone(), registry.clone());
         let metrics = Arc::new(Metrics::new());
         let replica_id = uuid::Uuid::now_v7();
         let stats = Arc::new(StatsRecorder::new(replica_id));
         let cache_metrics = metrics.clone();
         let observer: CacheObserver =
             Arc::new(move |event| cache_metrics.tenant_cache_event(cache_event_name(event)));
-        let tenant_cache = TenantCache::new(tenants.clone(), settings.tenant_cache_ttl, observer);
+        let cache_config =
+            CacheConfig { ttl: settings.tenant_cache_ttl, stale_if_error: settings.tenant_stale_if_error };
+        let tenant_cache = TenantCache::new(tenants.clone(), cache_config, observer);
         let listener_task = tenant_cache.spawn_listener(pool.clone());
         let exchanger = build_exchanger(&settings, tenant_cache.clone(), &metrics, &stats)?;
         let state = web::Data::new(AppState {
             pool,
+            registry,
             tenants,
             tenant_cache,
             transport: settings.transport(),
             exchanger,
             metrics,
             stats,
+            was_ready: std::sync::atomic::AtomicBool::new(false),
         });
         let background = vec![
             spawn_stats_flush(state.clone(), settings.stats_flush_interval),
@@ -162,7 +173,7 @@ impl Application {
             task.abort();
         }
         // What this replica counted since the last flush is not lost on a clean stop.
-        self.state.stats.flush(&self.state.pool).await;
+        self.state.stats.flush(&self.state.pool, &self.state.registry).await;
         if let Err(error) = registry::replicas::leave(&self.state.pool, self.replica_id).await {
             tracing::warn!(%error, "could not remove this replica's heartbeat");
         }
@@ -175,6 +186,7 @@ fn cache_event_name(event: CacheEvent) -> &'static str {
     match event {
         CacheEvent::Hit => "hit",
         CacheEvent::Miss => "miss",
+        CacheEvent::Stale => "stale",
         CacheEvent::Invalidated => "invalidated",
         CacheEvent::Cleared => "cleared",
         CacheEvent::ListenerLost => "listener_lost",
@@ -233,7 +245,8 @@ fn spawn_heartbeat(state: web::Data<AppState>, replica_id: uuid::Uuid, every: Du
         let mut ticks = tokio::time::interval(every);
         loop {
             ticks.tick().await;
-            match registry::replicas::beat(&state.pool, replica_id, &hostname, every * 3).await {
+            let beat = registry::replicas::beat(&state.pool, replica_id, &hostname, every * 3);
+            match state.registry.guard(Budget::Request, beat).await {
                 Ok(live) => state.exchanger.limiter.set_live_replicas(live),
                 Err(error) => tracing::warn!(%error, "replica heartbeat failed"),
             }
@@ -315,7 +328,7 @@ fn spawn_stats_flush(state: web::Data<AppState>, every: Duration) -> JoinHandle<
         let mut last_prune: Option<std::time::Instant> = None;
         loop {
             ticks.tick().await;
-            state.stats.flush(&state.pool).await;
+            state.stats.flush(&state.pool, &state.registry).await;
             if last_prune.is_none_or(|at| at.elapsed() > Duration::from_secs(3600)) {
                 let before = chrono::Utc::now() - crate::observability::stats::RETENTION;
                 match registry::stats::prune(&state.pool, before).await {

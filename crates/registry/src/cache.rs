@@ -1,16 +1,25 @@
-//! A short-lived moka cache of tenants in front of Postgres. Every replica listens on
-//! [`CHANGES_CHANNEL`]; a change anywhere drops the entry everywhere. A replica whose listener
-//! connection drops clears its whole cache (it may have missed notifications) and reconnects.
+//! A moka cache of tenants in front of Postgres, so that Postgres is not on the exchange's path for
+//! tenants a replica knows.
+//!
+//! - Every replica listens on [`CHANGES_CHANNEL`]; a change anywhere drops the entry everywhere.
+//! - A record is *fresh* while it is younger than the TTL and confirmed by the live listener session.
+//!   A record that is not fresh is loaded again; if Postgres cannot be reached, the last record is
+//!   served while it is younger than `stale_if_error` (no admin write can land while Postgres is
+//!   down, so the last record is the freshest one there is).
+//! - When the listener's connection drops, records become unconfirmed (notifications may be missed)
+//!   but stay; when it is back, they are checked against Postgres in one query (slug and version)
+//!   and only those changed or deleted meanwhile are dropped.
 
 use std::{
+    collections::HashMap,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
-use moka::future::Cache;
+use moka::{future::Cache, ops::compute::Op};
 use sqlx::{PgPool, postgres::PgListener};
 use tokio::task::JoinHandle;
 
@@ -20,11 +29,19 @@ use crate::{
     tenants::{CHANGES_CHANNEL, TenantStore},
 };
 
+/// The longest wait between two attempts to listen again: the listener is also what notices that
+/// Postgres is back after an outage.
+const MAX_LISTEN_BACKOFF: Duration = Duration::from_secs(1);
+/// How long establishing a listener session may take before it counts as a failure.
+const LISTEN_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// What happened in the cache, for metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheEvent {
     Hit,
     Miss,
+    /// Postgres could not be reached and the last record, within its staleness bound, was served.
+    Stale,
     Invalidated,
     Cleared,
     ListenerLost,
@@ -32,54 +49,109 @@ pub enum CacheEvent {
 
 pub type CacheObserver = Arc<dyn Fn(CacheEvent) + Send + Sync>;
 
+#[derive(Debug, Clone, Copy)]
+pub struct CacheConfig {
+    /// How long a record is used without asking Postgres (with the listener confirming it).
+    pub ttl: Duration,
+    /// How old a record may be and still be served while Postgres cannot be reached.
+    pub stale_if_error: Duration,
+}
+
+/// A tenant record (or its absence) as Postgres last confirmed it.
+#[derive(Clone)]
+struct Entry {
+    tenant: Option<Arc<Tenant>>,
+    /// When Postgres last confirmed this record (taken before asking, so never later than the truth).
+    confirmed_at: Instant,
+    /// The listener session that was live when it was confirmed; 0: none was.
+    session: u64,
+}
+
 #[derive(Clone)]
 pub struct TenantCache {
     store: TenantStore,
-    entries: Cache<TenantSlug, Option<Arc<Tenant>>>,
+    config: CacheConfig,
+    entries: Cache<TenantSlug, Entry>,
     /// Bumped by every invalidation, so a load that raced one is not kept.
     generation: Arc<AtomicU64>,
+    /// The live listener session's id, or 0 while there is none.
+    live_session: Arc<AtomicU64>,
+    /// Where listener session ids come from (never reused, so a record of a failed session is never
+    /// taken for confirmed by a later one).
+    session_ids: Arc<AtomicU64>,
     observer: CacheObserver,
     /// Every slug some replica changed, for per-tenant state kept elsewhere (breakers, decisions).
     changes: tokio::sync::broadcast::Sender<TenantSlug>,
-    /// How many times the change listener has been (re)established.
+    /// How many times the change listener has been (re)established and its records confirmed.
     sessions: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl TenantCache {
-    pub fn new(store: TenantStore, ttl: Duration, observer: CacheObserver) -> Self {
+    pub fn new(store: TenantStore, config: CacheConfig, observer: CacheObserver) -> Self {
+        // Kept while they may still be served, stale; refreshed ones are inserted again.
+        let keep = config.ttl.max(config.stale_if_error);
         Self {
             store,
-            entries: Cache::builder().max_capacity(100_000).time_to_live(ttl).build(),
+            config,
+            entries: Cache::builder().max_capacity(100_000).time_to_live(keep).build(),
             generation: Arc::new(AtomicU64::new(0)),
+            live_session: Arc::new(AtomicU64::new(0)),
+            session_ids: Arc::new(AtomicU64::new(0)),
             observer,
             changes: tokio::sync::broadcast::channel(1024).0,
             sessions: Arc::new(tokio::sync::watch::channel(0).0),
         }
     }
 
-    /// The tenant (or its absence), from the cache or Postgres.
-    pub async fn get(&self, slug: &TenantSlug) -> Result<Option<Arc<Tenant>>, Arc<RegistryError>> {
-        if let Some(found) = self.entries.get(slug).await {
+    /// The tenant (or its absence): from the cache while fresh, else from Postgres, else, while
+    /// Postgres cannot be reached, the last record within the staleness bound.
+    pub async fn get(&self, slug: &TenantSlug) -> Result<Option<Arc<Tenant>>, RegistryError> {
+        if let Some(entry) = self.entries.get(slug).await
+            && self.is_fresh(&entry)
+        {
             (self.observer)(CacheEvent::Hit);
-            return Ok(found);
+            return Ok(entry.tenant);
         }
         (self.observer)(CacheEvent::Miss);
         let generation = self.generation.load(Ordering::Acquire);
-        let store = self.store.clone();
-        let loaded = self
+        let session = self.live_session.load(Ordering::Acquire);
+        // One load per slug at a time: the others wait and find it fresh.
+        let computed = self
             .entries
-            .try_get_with(slug.clone(), async move { store.get(slug).await.map(|t| t.map(Arc::new)) })
+            .entry_by_ref(slug)
+            .and_try_compute_with(|current| async move {
+                let current = current.map(moka::Entry::into_value);
+                if current.as_ref().is_some_and(|entry| self.is_fresh(entry)) {
+                    return Ok(Op::Nop);
+                }
+                let asked_at = Instant::now();
+                match self.store.lookup(slug).await {
+                    Ok(tenant) => {
+                        let tenant = tenant.map(Arc::new);
+                        Ok(Op::Put(Entry { tenant, confirmed_at: asked_at, session }))
+                    }
+                    Err(RegistryError::Unavailable)
+                        if current.as_ref().is_some_and(|entry| self.is_servable_stale(entry)) =>
+                    {
+                        Ok(Op::Nop)
+                    }
+                    Err(error) => Err(error),
+                }
+            })
             .await?;
-        if self.generation.load(Ordering::Acquire) != generation {
+        let entry = computed.into_entry().map(moka::Entry::into_value).ok_or(RegistryError::Unavailable)?;
+        if !self.is_fresh(&entry) {
+            (self.observer)(CacheEvent::Stale);
+        } else if self.generation.load(Ordering::Acquire) != generation {
             // A change arrived while we loaded: what we read may predate it.
             self.entries.invalidate(slug).await;
         }
-        Ok(loaded)
+        Ok(entry.tenant)
     }
 
     /// The tenant if this replica has it cached; never asks Postgres and records no hit or miss.
     pub async fn peek(&self, slug: &TenantSlug) -> Option<Arc<Tenant>> {
-        self.entries.get(slug).await.flatten()
+        self.entries.get(slug).await.and_then(|entry| entry.tenant)
     }
 
     pub async fn invalidate(&self, slug: &TenantSlug) {
@@ -94,16 +166,30 @@ impl TenantCache {
         self.changes.subscribe()
     }
 
-    /// Counts listener sessions established so far; the value changes each time the listener
-    /// (re)connects, so a caller can wait for the first session or for a reconnect.
+    /// Counts listener sessions established (and their records confirmed) so far; the value changes
+    /// each time the listener (re)connects, so a caller can wait for the first session or a reconnect.
     pub fn listener_sessions(&self) -> tokio::sync::watch::Receiver<u64> {
         self.sessions.subscribe()
+    }
+
+    /// Whether a listener session is live now (changes made elsewhere reach this replica).
+    pub fn is_listening(&self) -> bool {
+        self.live_session.load(Ordering::Acquire) != 0
     }
 
     pub fn clear(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.invalidate_all();
         (self.observer)(CacheEvent::Cleared);
+    }
+
+    fn is_fresh(&self, entry: &Entry) -> bool {
+        let live = self.live_session.load(Ordering::Acquire);
+        live != 0 && entry.session == live && entry.confirmed_at.elapsed() < self.config.ttl
+    }
+
+    fn is_servable_stale(&self, entry: &Entry) -> bool {
+        entry.confirmed_at.elapsed() < self.config.stale_if_error
     }
 
     /// Listens for changes until the task is aborted, reconnecting with backoff when the connection
@@ -122,22 +208,43 @@ impl TenantCache {
                         }
                     }
                 }
-                (cache.observer)(CacheEvent::ListenerLost);
-                cache.clear();
+                if cache.live_session.swap(0, Ordering::AcqRel) != 0 {
+                    // Records stay, unconfirmed, until the next session checks them.
+                    (cache.observer)(CacheEvent::ListenerLost);
+                }
                 tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+                backoff = (backoff * 2).min(MAX_LISTEN_BACKOFF);
             }
         })
     }
 
     /// One listener session: returns when its connection is lost.
-    async fn listen(&self, pool: &PgPool) -> Result<(), sqlx::Error> {
-        let mut listener = PgListener::connect_with(pool).await?;
-        // Reconnect ourselves, so that every lost connection also clears the cache.
-        listener.eager_reconnect(false);
-        listener.listen(CHANGES_CHANNEL).await?;
-        // Anything cached before now may have missed a notification.
-        self.clear();
+    async fn listen(&self, pool: &PgPool) -> Result<(), RegistryError> {
+        let health = self.store.health();
+        let connect = async {
+            let mut listener = PgListener::connect_with(pool).await?;
+            // Reconnect ourselves, so that every lost connection is noticed here.
+            listener.eager_reconnect(false);
+            listener.listen(CHANGES_CHANNEL).await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        let mut listener = match tokio::time::timeout(LISTEN_TIMEOUT, connect).await {
+            Ok(Ok(listener)) => listener,
+            Ok(Err(error)) => {
+                let error = RegistryError::from(error);
+                health.record_failure(&error.to_string());
+                return Err(error);
+            }
+            Err(_) => {
+                health.record_failure("the change listener could not connect in time");
+                return Err(RegistryError::Unavailable);
+            }
+        };
+        health.record_success();
+        let session = self.session_ids.fetch_add(1, Ordering::AcqRel) + 1;
+        self.live_session.store(session, Ordering::Release);
+        // Notifications from now on are queued on the listener; what came before may have been missed.
+        self.confirm(session).await?;
         tracing::info!(channel = CHANGES_CHANNEL, "listening for tenant changes");
         self.sessions.send_modify(|sessions| *sessions += 1);
         while let Some(notification) = listener.try_recv().await? {
@@ -149,6 +256,46 @@ impl TenantCache {
                 },
             }
         }
+        Ok(())
+    }
+
+    /// Checks every record not confirmed by `session` against Postgres in one query: those whose
+    /// version is unchanged are confirmed, the others (changed, deleted, or created since) dropped.
+    async fn confirm(&self, session: u64) -> Result<(), RegistryError> {
+        let unconfirmed: Vec<(TenantSlug, Entry)> = self
+            .entries
+            .iter()
+            .filter(|(_, entry)| entry.session != session)
+            .map(|(slug, entry)| (TenantSlug::clone(&slug), entry))
+            .collect();
+        if unconfirmed.is_empty() {
+            return Ok(());
+        }
+        let asked_at = Instant::now();
+        let slugs: Vec<String> = unconfirmed.iter().map(|(slug, _)| slug.as_str().to_owned()).collect();
+        let versions: HashMap<String, i64> = self.store.versions(&slugs).await?.into_iter().collect();
+        let mut dropped = 0;
+        for (slug, checked) in unconfirmed {
+            let now = versions.get(slug.as_str()).copied();
+            if checked.tenant.as_ref().map(|tenant| tenant.version) != now {
+                dropped += 1;
+                self.invalidate(&slug).await;
+                continue;
+            }
+            // Confirmed, unless the record was replaced meanwhile.
+            self.entries
+                .entry_by_ref(&slug)
+                .and_compute_with(|current| async move {
+                    match current {
+                        Some(current) if current.value().confirmed_at == checked.confirmed_at => {
+                            Op::Put(Entry { confirmed_at: asked_at, session, ..checked })
+                        }
+                        _ => Op::Nop,
+                    }
+                })
+                .await;
+        }
+        tracing::info!(checked = slugs.len(), dropped, "cached tenants checked after listening again");
         Ok(())
     }
 }

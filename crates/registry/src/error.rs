@@ -15,4 +15,7 @@ pub enum RegistryError {
     Corrupt(String),
     #[error("database error")]
     Database(#[from] sqlx::Error),
+    /// Postgres cannot be reached (refused, reset, hung past the call's budget, or known to be down).
+    #[error("the tenant registry (Postgres) is unreachable")]
+    Unavailable,
 }

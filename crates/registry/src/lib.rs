@@ -7,6 +7,7 @@ pub mod audit;
 pub mod cache;
 pub mod domain;
 mod error;
+pub mod health;
 pub mod migrate;
 pub mod replicas;
 pub mod sealing;

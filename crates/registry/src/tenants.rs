@@ -20,6 +20,7 @@ use crate::{
         AcsConnection, AcsCredential, AuthorizationPolicy, NewAcsConnection, NewAcsCredential, NewTenant,
         SecretInput, Tenant, TenantChanges, TenantSlug,
     },
+    health::{Budget, RegistryHealth},
     sealing::{Keyring, SealContext, SealError, StoredSecret},
     view::TenantView,
 };
@@ -34,6 +35,9 @@ macro_rules! columns {
          burst, created_at, updated_at, version"
     };
 }
+
+// After `columns!`, which it uses.
+mod reseal;
 
 /// Where a listing continues: after the tenant created at `created_at` with id `id` (newest first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,22 +61,39 @@ impl ListCursor {
     }
 }
 
+/// The tenants table. Every call goes through the replica's [`RegistryHealth`]: bounded in time, and
+/// failing at once while Postgres is known to be unreachable.
 #[derive(Clone)]
 pub struct TenantStore {
     pool: PgPool,
     keyring: Arc<Keyring>,
+    health: RegistryHealth,
 }
 
 impl TenantStore {
-    pub fn new(pool: PgPool, keyring: Arc<Keyring>) -> Self {
-        Self { pool, keyring }
+    pub fn new(pool: PgPool, keyring: Arc<Keyring>, health: RegistryHealth) -> Self {
+        Self { pool, keyring, health }
     }
 
     pub fn keyring(&self) -> &Keyring {
         &self.keyring
     }
 
+    pub fn health(&self) -> &RegistryHealth {
+        &self.health
+    }
+
+    /// The tenant, for an admin request.
     pub async fn get(&self, slug: &TenantSlug) -> Result<Option<Tenant>, RegistryError> {
+        self.health.guard(Budget::Request, self.fetch(slug)).await
+    }
+
+    /// The tenant, on the exchange path: a shorter budget, so a caller hears "unavailable" quickly.
+    pub async fn lookup(&self, slug: &TenantSlug) -> Result<Option<Tenant>, RegistryError> {
+        self.health.guard(Budget::Lookup, self.fetch(slug)).await
+    }
+
+    async fn fetch(&self, slug: &TenantSlug) -> Result<Option<Tenant>, RegistryError> {
         let row: Option<TenantRow> =
             sqlx::query_as(concat!("SELECT ", columns!(), " FROM tenants WHERE slug = $1"))
                 .bind(slug.as_str())
@@ -83,11 +104,15 @@ impl TenantStore {
 
     /// Which of `slugs` name a tenant that exists now (one query, nothing unsealed).
     pub async fn existing_slugs(&self, slugs: &[String]) -> Result<Vec<String>, RegistryError> {
-        let found = sqlx::query_scalar("SELECT slug FROM tenants WHERE slug = ANY($1)")
-            .bind(slugs)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(found)
+        let query = sqlx::query_scalar("SELECT slug FROM tenants WHERE slug = ANY($1)").bind(slugs);
+        self.health.guard(Budget::Request, async { Ok(query.fetch_all(&self.pool).await?) }).await
+    }
+
+    /// The current version of each of `slugs` that exists (one query, nothing unsealed): what a
+    /// replica checks its cached records against after it may have missed change notifications.
+    pub async fn versions(&self, slugs: &[String]) -> Result<Vec<(String, i64)>, RegistryError> {
+        let query = sqlx::query_as("SELECT slug, version FROM tenants WHERE slug = ANY($1)").bind(slugs);
+        self.health.guard(Budget::Request, async { Ok(query.fetch_all(&self.pool).await?) }).await
     }
 
     /// Newest first; the cursor, when present, continues after the last tenant returned.
@@ -96,65 +121,73 @@ impl TenantStore {
         limit: u32,
         after: Option<ListCursor>,
     ) -> Result<(Vec<Tenant>, Option<ListCursor>), RegistryError> {
-        let rows: Vec<TenantRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            columns!(),
-            " FROM tenants
-              WHERE $1::timestamptz IS NULL OR (created_at, id) < ($1, $2)
-              ORDER BY created_at DESC, id DESC
-              LIMIT $3"
-        ))
-        .bind(after.map(|c| c.created_at))
-        .bind(after.map(|c| c.id))
-        .bind(i64::from(limit) + 1)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut tenants = rows.into_iter().map(Tenant::try_from).collect::<Result<Vec<_>, _>>()?;
-        let next = if tenants.len() > limit as usize {
-            tenants.truncate(limit as usize);
-            tenants.last().map(|t| ListCursor { created_at: t.created_at, id: t.id.0 })
-        } else {
-            None
-        };
-        Ok((tenants, next))
+        self.health
+            .guard(Budget::Request, async move {
+                let rows: Vec<TenantRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    columns!(),
+                    " FROM tenants
+                  WHERE $1::timestamptz IS NULL OR (created_at, id) < ($1, $2)
+                  ORDER BY created_at DESC, id DESC
+                  LIMIT $3"
+                ))
+                .bind(after.map(|c| c.created_at))
+                .bind(after.map(|c| c.id))
+                .bind(i64::from(limit) + 1)
+                .fetch_all(&self.pool)
+                .await?;
+                let mut tenants = rows.into_iter().map(Tenant::try_from).collect::<Result<Vec<_>, _>>()?;
+                let next = if tenants.len() > limit as usize {
+                    tenants.truncate(limit as usize);
+                    tenants.last().map(|t| ListCursor { created_at: t.created_at, id: t.id.0 })
+                } else {
+                    None
+                };
+                Ok((tenants, next))
+            })
+            .await
     }
 
     pub async fn create(&self, new: NewTenant, actor: &Actor) -> Result<Tenant, RegistryError> {
-        let id = Uuid::now_v7();
-        let acs = self.seal_acs(id, new.acs)?;
-        let authorization = self.seal_policy(id, new.authorization)?;
-        let (authority, tenant_id, allowed_tenants) = row::authority_columns(new.entra.authority());
-        let mut tx = self.pool.begin().await?;
-        let row: TenantRow = sqlx::query_as(concat!(
-            "INSERT INTO tenants (id, slug, display_name, status, entra_authority, entra_tenant_id,
-                entra_allowed_tenant_ids, entra_allowed_app_ids, acs_endpoint, acs_credential,
-                acs_key_fingerprint, authorization_policy, exchanges_per_second, burst)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-             RETURNING ",
-            columns!()
-        ))
-        .bind(id)
-        .bind(new.slug.as_str())
-        .bind(new.display_name.as_str())
-        .bind(new.status.as_str())
-        .bind(authority)
-        .bind(tenant_id)
-        .bind(allowed_tenants)
-        .bind(row::app_id_column(&new.entra))
-        .bind(acs.endpoint.as_str())
-        .bind(Json(StoredAcsCredential::from(&acs.credential)))
-        .bind(acs.credential.fingerprint())
-        .bind(Json(&authorization))
-        .bind(limit_column(new.limits.exchanges_per_second()))
-        .bind(limit_column(new.limits.burst()))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(slug_taken)?;
-        let tenant = Tenant::try_from(row)?;
-        let changes = audit::diff(&json!({}), &audit_document(&tenant));
-        finish_change(&mut tx, &tenant, actor, Action::TenantCreated, &changes).await?;
-        tx.commit().await?;
-        Ok(tenant)
+        self.health
+            .guard(Budget::Request, async move {
+                let id = Uuid::now_v7();
+                let acs = self.seal_acs(id, new.acs)?;
+                let authorization = self.seal_policy(id, new.authorization)?;
+                let (authority, tenant_id, allowed_tenants) = row::authority_columns(new.entra.authority());
+                let mut tx = self.pool.begin().await?;
+                let row: TenantRow = sqlx::query_as(concat!(
+                    "INSERT INTO tenants (id, slug, display_name, status, entra_authority, entra_tenant_id,
+                    entra_allowed_tenant_ids, entra_allowed_app_ids, acs_endpoint, acs_credential,
+                    acs_key_fingerprint, authorization_policy, exchanges_per_second, burst)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                 RETURNING ",
+                    columns!()
+                ))
+                .bind(id)
+                .bind(new.slug.as_str())
+                .bind(new.display_name.as_str())
+                .bind(new.status.as_str())
+                .bind(authority)
+                .bind(tenant_id)
+                .bind(allowed_tenants)
+                .bind(row::app_id_column(&new.entra))
+                .bind(acs.endpoint.as_str())
+                .bind(Json(StoredAcsCredential::from(&acs.credential)))
+                .bind(acs.credential.fingerprint())
+                .bind(Json(&authorization))
+                .bind(limit_column(new.limits.exchanges_per_second()))
+                .bind(limit_column(new.limits.burst()))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(slug_taken)?;
+                let tenant = Tenant::try_from(row)?;
+                let changes = audit::diff(&json!({}), &audit_document(&tenant));
+                finish_change(&mut tx, &tenant, actor, Action::TenantCreated, &changes).await?;
+                tx.commit().await?;
+                Ok(tenant)
+            })
+            .await
     }
 
     /// Replaces every mutable field; a no-op change writes nothing and keeps the version.
@@ -165,46 +198,50 @@ impl TenantStore {
         changes: TenantChanges,
         actor: &Actor,
     ) -> Result<Tenant, RegistryError> {
-        let mut tx = self.pool.begin().await?;
-        let before = lock(&mut tx, slug, expected_version).await?;
-        let authorization = self.seal_policy(before.id.0, changes.authorization)?;
-        let (authority, tenant_id, allowed_tenants) = row::authority_columns(changes.entra.authority());
-        let proposed = Tenant {
-            display_name: changes.display_name.clone(),
-            status: changes.status,
-            entra: changes.entra.clone(),
-            authorization: authorization.clone(),
-            limits: changes.limits,
-            ..before.clone()
-        };
-        let diff = audit::diff(&audit_document(&before), &audit_document(&proposed));
-        if diff.is_empty() {
-            return Ok(before);
-        }
-        let row: TenantRow = sqlx::query_as(concat!(
-            "UPDATE tenants SET display_name = $2, status = $3, entra_authority = $4, entra_tenant_id = $5,
-                entra_allowed_tenant_ids = $6, entra_allowed_app_ids = $7, authorization_policy = $8,
-                exchanges_per_second = $9, burst = $10, updated_at = now(), version = version + 1
-             WHERE id = $1
-             RETURNING ",
-            columns!()
-        ))
-        .bind(before.id.0)
-        .bind(changes.display_name.as_str())
-        .bind(changes.status.as_str())
-        .bind(authority)
-        .bind(tenant_id)
-        .bind(allowed_tenants)
-        .bind(row::app_id_column(&changes.entra))
-        .bind(Json(&authorization))
-        .bind(limit_column(changes.limits.exchanges_per_second()))
-        .bind(limit_column(changes.limits.burst()))
-        .fetch_one(&mut *tx)
-        .await?;
-        let tenant = Tenant::try_from(row)?;
-        finish_change(&mut tx, &tenant, actor, Action::TenantUpdated, &diff).await?;
-        tx.commit().await?;
-        Ok(tenant)
+        self.health
+            .guard(Budget::Request, async move {
+            let mut tx = self.pool.begin().await?;
+            let before = lock(&mut tx, slug, expected_version).await?;
+            let authorization = self.seal_policy(before.id.0, changes.authorization)?;
+            let (authority, tenant_id, allowed_tenants) = row::authority_columns(changes.entra.authority());
+            let proposed = Tenant {
+                display_name: changes.display_name.clone(),
+                status: changes.status,
+                entra: changes.entra.clone(),
+                authorization: authorization.clone(),
+                limits: changes.limits,
+                ..before.clone()
+            };
+            let diff = audit::diff(&audit_document(&before), &audit_document(&proposed));
+            if diff.is_empty() {
+                return Ok(before);
+            }
+            let row: TenantRow = sqlx::query_as(concat!(
+                "UPDATE tenants SET display_name = $2, status = $3, entra_authority = $4, entra_tenant_id = $5,
+                    entra_allowed_tenant_ids = $6, entra_allowed_app_ids = $7, authorization_policy = $8,
+                    exchanges_per_second = $9, burst = $10, updated_at = now(), version = version + 1
+                 WHERE id = $1
+                 RETURNING ",
+                columns!()
+            ))
+            .bind(before.id.0)
+            .bind(changes.display_name.as_str())
+            .bind(changes.status.as_str())
+            .bind(authority)
+            .bind(tenant_id)
+            .bind(allowed_tenants)
+            .bind(row::app_id_column(&changes.entra))
+            .bind(Json(&authorization))
+            .bind(limit_column(changes.limits.exchanges_per_second()))
+            .bind(limit_column(changes.limits.burst()))
+            .fetch_one(&mut *tx)
+            .await?;
+            let tenant = Tenant::try_from(row)?;
+            finish_change(&mut tx, &tenant, actor, Action::TenantUpdated, &diff).await?;
+            tx.commit().await?;
+            Ok(tenant)
+            })
+            .await
     }
 
     /// Replaces the ACS connection (key rotation).
@@ -215,31 +252,35 @@ impl TenantStore {
         acs: NewAcsConnection,
         actor: &Actor,
     ) -> Result<Tenant, RegistryError> {
-        let mut tx = self.pool.begin().await?;
-        let before = lock(&mut tx, slug, expected_version).await?;
-        let acs = self.seal_acs(before.id.0, acs)?;
-        let row: TenantRow = sqlx::query_as(concat!(
-            "UPDATE tenants SET acs_endpoint = $2, acs_credential = $3, acs_key_fingerprint = $4,
-                updated_at = now(), version = version + 1
-             WHERE id = $1
-             RETURNING ",
-            columns!()
-        ))
-        .bind(before.id.0)
-        .bind(acs.endpoint.as_str())
-        .bind(Json(StoredAcsCredential::from(&acs.credential)))
-        .bind(acs.credential.fingerprint())
-        .fetch_one(&mut *tx)
-        .await?;
-        let tenant = Tenant::try_from(row)?;
-        let mut changes = audit::diff(&audit_document(&before), &audit_document(&tenant));
-        if changes.is_empty() {
-            // The same key again still is a rotation worth recording.
-            changes.push(Change { field: "/acs".into(), from: None, to: None });
-        }
-        finish_change(&mut tx, &tenant, actor, Action::TenantAcsRotated, &changes).await?;
-        tx.commit().await?;
-        Ok(tenant)
+        self.health
+            .guard(Budget::Request, async move {
+                let mut tx = self.pool.begin().await?;
+                let before = lock(&mut tx, slug, expected_version).await?;
+                let acs = self.seal_acs(before.id.0, acs)?;
+                let row: TenantRow = sqlx::query_as(concat!(
+                    "UPDATE tenants SET acs_endpoint = $2, acs_credential = $3, acs_key_fingerprint = $4,
+                    updated_at = now(), version = version + 1
+                 WHERE id = $1
+                 RETURNING ",
+                    columns!()
+                ))
+                .bind(before.id.0)
+                .bind(acs.endpoint.as_str())
+                .bind(Json(StoredAcsCredential::from(&acs.credential)))
+                .bind(acs.credential.fingerprint())
+                .fetch_one(&mut *tx)
+                .await?;
+                let tenant = Tenant::try_from(row)?;
+                let mut changes = audit::diff(&audit_document(&before), &audit_document(&tenant));
+                if changes.is_empty() {
+                    // The same key again still is a rotation worth recording.
+                    changes.push(Change { field: "/acs".into(), from: None, to: None });
+                }
+                finish_change(&mut tx, &tenant, actor, Action::TenantAcsRotated, &changes).await?;
+                tx.commit().await?;
+                Ok(tenant)
+            })
+            .await
     }
 
     pub async fn delete(
@@ -248,59 +289,16 @@ impl TenantStore {
         expected_version: Option<i64>,
         actor: &Actor,
     ) -> Result<(), RegistryError> {
-        let mut tx = self.pool.begin().await?;
-        let before = lock(&mut tx, slug, expected_version).await?;
-        sqlx::query("DELETE FROM tenants WHERE id = $1").bind(before.id.0).execute(&mut *tx).await?;
-        finish_change(&mut tx, &before, actor, Action::TenantDeleted, &[]).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Seals every stored secret again under the keyring's first key (after a key rotation); returns
-    /// how many tenants changed. Fails without writing anything if any secret does not open.
-    pub async fn reseal_all(&self, actor: &Actor) -> Result<usize, RegistryError> {
-        let mut tx = self.pool.begin().await?;
-        let rows: Vec<TenantRow> =
-            sqlx::query_as(concat!("SELECT ", columns!(), " FROM tenants ORDER BY id FOR UPDATE"))
-                .fetch_all(&mut *tx)
-                .await?;
-        let mut changed = 0;
-        for row in rows {
-            let tenant = Tenant::try_from(row)?;
-            let id = tenant.id.0;
-            let acs_context = SealContext { tenant: id, purpose: ACS_PURPOSE };
-            let reseal = |s: StoredSecret, purpose| -> Result<StoredSecret, SealError> {
-                let context = SealContext { tenant: id, purpose };
-                Ok(self.keyring.reseal(&s, context)?.unwrap_or(s))
-            };
-            let credential = match tenant.acs.credential.clone() {
-                AcsCredential::AccessKey(s) => AcsCredential::AccessKey(reseal(s, acs_context.purpose)?),
-                AcsCredential::ClientSecret { tenant_id, client_id, client_secret } => {
-                    AcsCredential::ClientSecret {
-                        tenant_id,
-                        client_id,
-                        client_secret: reseal(client_secret, ACS_PURPOSE)?,
-                    }
-                }
-            };
-            let authorization =
-                tenant.authorization.clone().try_map_secrets(|s| reseal(s, POLICY_PURPOSE))?;
-            if credential == tenant.acs.credential && authorization == tenant.authorization {
-                continue;
-            }
-            sqlx::query("UPDATE tenants SET acs_credential = $2, authorization_policy = $3 WHERE id = $1")
-                .bind(id)
-                .bind(Json(StoredAcsCredential::from(&credential)))
-                .bind(Json(&authorization))
-                .execute(&mut *tx)
-                .await?;
-            changed += 1;
-        }
-        let changes = [Change { field: "/tenants".into(), from: None, to: Some(json!(changed)) }];
-        audit::record(&mut tx, None, actor, Action::SecretsResealed, &changes).await?;
-        notify(&mut tx, "*").await?;
-        tx.commit().await?;
-        Ok(changed)
+        self.health
+            .guard(Budget::Request, async move {
+                let mut tx = self.pool.begin().await?;
+                let before = lock(&mut tx, slug, expected_version).await?;
+                sqlx::query("DELETE FROM tenants WHERE id = $1").bind(before.id.0).execute(&mut *tx).await?;
+                finish_change(&mut tx, &before, actor, Action::TenantDeleted, &[]).await?;
+                tx.commit().await?;
+                Ok(())
+            })
+            .await
     }
 
     fn seal_acs(&self, tenant: Uuid, acs: NewAcsConnection) -> Result<AcsConnection, SealError> {

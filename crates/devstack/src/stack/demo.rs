@@ -40,7 +40,7 @@ pub async fn prepare(
     let pool = PgPool::connect(database_url).await.context("cannot connect to the stack's database")?;
     let actor = Actor::cli("acs-devstack");
     let key = admin_keys::create(&pool, &AdminKeyName::parse("devstack")?, &actor).await?;
-    let store = TenantStore::new(pool.clone(), keyring);
+    let store = TenantStore::new(pool.clone(), keyring, Default::default());
     let slug = TenantSlug::parse(SLUG)?;
     let acs = || -> anyhow::Result<NewAcsConnection> {
         let parsed = ConnectionString::parse(connection_string, Transport::AllowInsecureHttp)?;

@@ -30,7 +30,8 @@ pub enum ExchangeError {
     Acs(#[from] acs::AcsError),
     #[error("plain http ACS endpoints are refused (ACSGW_ALLOW_INSECURE_HTTP is off)")]
     InsecureEndpoint,
-    #[error("tenant registry unavailable")]
+    /// Postgres cannot be reached and this replica does not know the tenant (or knew it too long ago).
+    #[error("the tenant registry is unreachable and this tenant is not known here; try again shortly")]
     RegistryUnavailable,
     /// Shared, so that every waiter of a coalesced exchange gets the same error.
     #[error("internal error")]
@@ -107,7 +108,7 @@ impl ExchangeError {
             }
             // Postgres is down: nothing the caller did, and worth retrying shortly.
             Self::RegistryUnavailable => Problem {
-                retry_after: Some(5),
+                retry_after: Some(registry::health::RETRY_AFTER.as_secs()),
                 ..Problem::new(StatusCode::SERVICE_UNAVAILABLE, "upstream_unavailable", self.to_string())
             },
             Self::Internal(_) => Problem::internal(),

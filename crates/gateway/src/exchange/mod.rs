@@ -130,9 +130,9 @@ impl Exchanger {
             .tenants
             .get(&slug)
             .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "tenant registry unavailable");
-                ExchangeError::RegistryUnavailable
+            .map_err(|error| match error {
+                registry::RegistryError::Unavailable => ExchangeError::RegistryUnavailable,
+                other => ExchangeError::Internal(std::sync::Arc::new(other.into())),
             })?
             .ok_or(ExchangeError::TenantNotFound)?;
         if tenant.status == TenantStatus::Suspended {

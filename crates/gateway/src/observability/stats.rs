@@ -10,7 +10,11 @@ use std::{
 };
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use registry::{domain::TenantSlug, stats::MinuteTotals};
+use registry::{
+    domain::TenantSlug,
+    health::{Budget, RegistryHealth},
+    stats::MinuteTotals,
+};
 use serde::Serialize;
 use sqlx::PgPool;
 use utoipa::ToSchema;
@@ -64,7 +68,9 @@ impl StatsRecorder {
     }
 
     /// Writes every minute's running totals; minutes that are over and written are forgotten.
-    pub async fn flush(&self, pool: &PgPool) {
+    /// Writes what was counted; what cannot be written now (Postgres unreachable) is kept for the next
+    /// flush, and once Postgres is known to be down the remaining tenants fail at once.
+    pub async fn flush(&self, pool: &PgPool, health: &RegistryHealth) {
         let snapshot: Vec<((String, DateTime<Utc>), MinuteTotals)> = {
             let minutes = self.minutes.lock().unwrap_or_else(PoisonError::into_inner);
             minutes.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
@@ -72,7 +78,8 @@ impl StatsRecorder {
         let now = current_minute();
         for ((tenant, minute), totals) in snapshot {
             let Ok(slug) = TenantSlug::parse(&tenant) else { continue };
-            match registry::stats::write_minute(pool, &slug, minute, self.replica, &totals).await {
+            let write = registry::stats::write_minute(pool, &slug, minute, self.replica, &totals);
+            match health.guard(Budget::Request, write).await {
                 Ok(()) if minute < now => {
                     let mut minutes = self.minutes.lock().unwrap_or_else(PoisonError::into_inner);
                     // Only if nothing was added meanwhile (a late exchange of that minute).

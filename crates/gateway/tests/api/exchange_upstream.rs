@@ -234,7 +234,10 @@ async fn an_unreachable_registry_is_a_503_not_a_bug() {
     let response = app.exchange("fabrikam", &up.a1(), None).await;
     assert!(response.headers().contains_key("retry-after"));
     let body = assert_problem(response, StatusCode::SERVICE_UNAVAILABLE, "upstream_unavailable").await;
-    assert_eq!(body["detail"], "tenant registry unavailable");
+    assert_eq!(
+        body["detail"],
+        "the tenant registry is unreachable and this tenant is not known here; try again shortly"
+    );
 }
 
 #[tokio::test]

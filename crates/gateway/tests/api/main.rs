@@ -20,6 +20,7 @@ mod health;
 mod helpers;
 mod operations;
 mod operations_stats;
+mod registry_outage;
 mod replicas;
 mod request_context;
 mod sealing;

@@ -66,30 +66,41 @@ async fn a_tenant_created_after_a_miss_was_cached_is_seen_at_once() {
 }
 
 #[tokio::test]
-async fn a_replica_that_loses_its_listener_drops_its_cache_and_listens_again() {
+async fn a_replica_that_loses_its_listener_keeps_unchanged_tenants_and_drops_those_changed_meanwhile() {
     let a = spawn_app().await;
     let b = spawn_app_on(&a.database_url, LONG_TTL).await;
     let mut changes = b.tenant_cache.subscribe();
-    let (slug, _) = a.create_tenant().await;
-    let slug = TenantSlug::parse(&slug).unwrap();
-    // Let b hear of the creation first, so that late notification cannot empty the cache below.
-    let heard = tokio::time::timeout(Duration::from_secs(2), changes.recv()).await;
-    assert_eq!(heard.expect("b hears of the new tenant").unwrap(), slug);
-    assert_eq!(cached_version(&b, &slug).await, Some(1));
+    let (kept, _) = a.create_tenant().await;
+    let (changed, _) = a.create_tenant().await;
+    let (deleted, _) = a.create_tenant().await;
+    let [kept, changed, deleted] = [kept, changed, deleted].map(|slug| TenantSlug::parse(&slug).unwrap());
+    // Let b hear of the creations first, so that no late notification empties its cache below.
+    for _ in 0..3 {
+        tokio::time::timeout(Duration::from_secs(2), changes.recv()).await.expect("b hears").unwrap();
+    }
+    for slug in [&kept, &changed, &deleted] {
+        assert_eq!(cached_version(&b, slug).await, Some(1));
+    }
 
-    // A change the listener cannot hear: written behind the gateway's back, without NOTIFY.
-    sqlx::query("UPDATE tenants SET version = 5 WHERE slug = $1")
-        .bind(slug.as_str())
-        .execute(&a.pool)
-        .await
-        .unwrap();
-    assert_eq!(cached_version(&b, &slug).await, Some(1), "still cached");
+    // Changes the listener cannot hear: written behind the gateway's back, without NOTIFY.
+    for (sql, slug) in [
+        ("UPDATE tenants SET version = 5 WHERE slug = $1", &changed),
+        ("DELETE FROM tenants WHERE slug = $1", &deleted),
+    ] {
+        sqlx::query(sql).bind(slug.as_str()).execute(&a.pool).await.unwrap();
+    }
+    assert_eq!(cached_version(&b, &changed).await, Some(1), "still cached");
 
     assert_eq!(b.cut_listeners().await, 2, "both replicas' listeners");
-    assert_eq!(cached_version(&b, &slug).await, Some(5), "the cache was dropped");
+    // Checked against Postgres when the listener came back: only what changed was dropped.
+    assert_eq!(b.tenant_cache.peek(&kept).await.map(|t| t.version), Some(1), "unchanged: kept");
+    assert!(b.tenant_cache.peek(&changed).await.is_none(), "changed meanwhile: dropped");
+    assert!(b.tenant_cache.peek(&deleted).await.is_none(), "deleted meanwhile: dropped");
+    assert_eq!(cached_version(&b, &changed).await, Some(5));
+    assert_eq!(cached_version(&b, &deleted).await, None);
 
     let response =
-        a.patch_tenant(slug.as_str(), Some("\"5\""), &json!({"displayName": "After reconnect"})).await;
+        a.patch_tenant(changed.as_str(), Some("\"5\""), &json!({"displayName": "After reconnect"})).await;
     assert_eq!(response.status(), StatusCode::OK);
-    eventually(&b, &slug, Some(6)).await;
+    eventually(&b, &changed, Some(6)).await;
 }

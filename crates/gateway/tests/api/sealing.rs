@@ -40,7 +40,8 @@ async fn the_database_row_holds_no_plaintext_secret() {
 async fn the_stored_key_opens_to_the_original_with_the_keyring_and_fails_clearly_without_it() {
     let app = spawn_app().await;
     let (slug, _) = app.create_tenant().await;
-    let store = TenantStore::new(app.pool.clone(), Arc::new(Keyring::parse(KEYRING).unwrap()));
+    let store =
+        TenantStore::new(app.pool.clone(), Arc::new(Keyring::parse(KEYRING).unwrap()), Default::default());
     let tenant = store.get(&TenantSlug::parse(&slug).unwrap()).await.unwrap().unwrap();
     let registry::domain::AcsCredential::AccessKey(secret) = &tenant.acs.credential else {
         panic!("access key")
@@ -61,6 +62,7 @@ async fn resealing_moves_every_secret_to_the_new_first_key_and_the_old_key_can_t
     let rotated = TenantStore::new(
         app.pool.clone(),
         Arc::new(Keyring::parse(&format!("{NEW_KEY},{KEYRING}")).unwrap()),
+        Default::default(),
     );
     assert_eq!(rotated.reseal_all(&Actor::cli("reseal")).await.unwrap(), 1);
     assert_eq!(rotated.reseal_all(&Actor::cli("reseal")).await.unwrap(), 0, "nothing left to move");
@@ -69,7 +71,8 @@ async fn resealing_moves_every_secret_to_the_new_first_key_and_the_old_key_can_t
     assert_eq!(row["acs_credential"]["accessKey"]["keyId"], "k2");
     assert_eq!(row["authorization_policy"]["secret"]["keyId"], "k2");
 
-    let new_only = TenantStore::new(app.pool.clone(), Arc::new(Keyring::parse(NEW_KEY).unwrap()));
+    let new_only =
+        TenantStore::new(app.pool.clone(), Arc::new(Keyring::parse(NEW_KEY).unwrap()), Default::default());
     let tenant = new_only.get(&TenantSlug::parse(&slug).unwrap()).await.unwrap().unwrap();
     let registry::domain::AcsCredential::AccessKey(secret) = &tenant.acs.credential else {
         panic!("access key")
@@ -88,7 +91,8 @@ async fn resealing_with_a_keyring_that_lacks_a_key_fails_and_writes_nothing() {
     let app = spawn_app().await;
     let (slug, _) = app.create_tenant().await;
     let before = stored_row(&app, &slug).await;
-    let wrong = TenantStore::new(app.pool.clone(), Arc::new(Keyring::parse(NEW_KEY).unwrap()));
+    let wrong =
+        TenantStore::new(app.pool.clone(), Arc::new(Keyring::parse(NEW_KEY).unwrap()), Default::default());
     let error = wrong.reseal_all(&Actor::cli("reseal")).await.unwrap_err();
     assert!(error.to_string().contains("key \"k1\", which is not in ACSGW_SECRET_KEYS"), "{error}");
     assert_eq!(stored_row(&app, &slug).await, before);
@@ -106,7 +110,8 @@ async fn a_sealed_value_copied_into_another_tenant_does_not_open_there() {
         .execute(&app.pool)
         .await
         .unwrap();
-    let store = TenantStore::new(app.pool.clone(), Arc::new(Keyring::parse(KEYRING).unwrap()));
+    let store =
+        TenantStore::new(app.pool.clone(), Arc::new(Keyring::parse(KEYRING).unwrap()), Default::default());
     let tenant = store.get(&TenantSlug::parse(&second).unwrap()).await.unwrap().unwrap();
     let registry::domain::AcsCredential::AccessKey(secret) = &tenant.acs.credential else {
         panic!("access key")

@@ -17,6 +17,7 @@ use anyhow::Context;
 use sqlx::{Connection, Executor, PgConnection};
 use tokio::sync::OnceCell;
 
+mod faults;
 mod system;
 
 use self::system::{RunAs, current_uid, find_binaries, give_to_postgres, lock, output_text, run};

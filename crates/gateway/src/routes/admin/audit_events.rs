@@ -2,6 +2,7 @@ use actix_web::{HttpResponse, get, web};
 use registry::{
     audit::{self, AuditEvent},
     domain::TenantSlug,
+    health::Budget,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -46,6 +47,7 @@ pub async fn list_audit_events(
             Some(TenantSlug::parse(raw).map_err(|e| AdminError::InvalidRequest(format!("tenant {e}")))?)
         }
     };
-    let items = audit::list(&state.pool, tenant.as_ref(), i64::from(limit)).await?;
+    let read = audit::list(&state.pool, tenant.as_ref(), i64::from(limit));
+    let items = state.registry.guard(Budget::Request, read).await?;
     Ok(HttpResponse::Ok().json(AuditEventList { items }))
 }

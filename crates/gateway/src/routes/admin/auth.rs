@@ -8,7 +8,10 @@ use actix_web::{
     middleware::Next,
     web,
 };
-use registry::admin_keys::{self, AdminPrincipal};
+use registry::{
+    admin_keys::{self, AdminPrincipal},
+    health::Budget,
+};
 
 use super::AdminError;
 use crate::startup::AppState;
@@ -27,7 +30,9 @@ pub async fn require_admin_key(
         .ok_or(AdminError::Unauthorized("missing admin key (Authorization: Bearer <key>)"))?;
     let state = req.app_data::<web::Data<AppState>>().cloned().ok_or(AdminError::Unexpected)?;
     let hash = admin_keys::key_hash(presented);
-    let principal: AdminPrincipal = admin_keys::authenticate(&state.pool, &hash)
+    let principal: AdminPrincipal = state
+        .registry
+        .guard(Budget::Request, admin_keys::authenticate(&state.pool, &hash))
         .await
         .map_err(AdminError::from)?
         .ok_or(AdminError::Unauthorized("admin key not recognised"))?;

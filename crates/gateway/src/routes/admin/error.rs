@@ -20,6 +20,9 @@ pub enum AdminError {
     PreconditionRequired,
     #[error("tenant is at version {current}; If-Match does not match")]
     PreconditionFailed { current: i64 },
+    /// Postgres cannot be reached. Every write is one transaction, so none is half-done.
+    #[error("the tenant registry (Postgres) is unreachable; try again shortly")]
+    RegistryUnavailable,
     #[error("unexpected error")]
     Unexpected,
     #[error(transparent)]
@@ -32,6 +35,7 @@ impl From<RegistryError> for AdminError {
             RegistryError::NotFound => Self::NotFound,
             RegistryError::SlugTaken => Self::Conflict,
             RegistryError::VersionMismatch { current, .. } => Self::PreconditionFailed { current },
+            RegistryError::Unavailable => Self::RegistryUnavailable,
             other => Self::Registry(other),
         }
     }
@@ -51,6 +55,10 @@ impl AdminError {
             Self::PreconditionFailed { .. } => {
                 Problem::new(StatusCode::PRECONDITION_FAILED, "precondition_failed", self.to_string())
             }
+            Self::RegistryUnavailable => Problem {
+                retry_after: Some(registry::health::RETRY_AFTER.as_secs()),
+                ..Problem::new(StatusCode::SERVICE_UNAVAILABLE, "upstream_unavailable", self.to_string())
+            },
             Self::Unexpected | Self::Registry(_) => Problem::internal(),
         }
     }

@@ -1,5 +1,5 @@
 use actix_web::{HttpResponse, get, web};
-use registry::domain::TenantSlug;
+use registry::{domain::TenantSlug, health::Budget};
 
 use super::AdminError;
 use crate::{observability::stats, startup::AppState};
@@ -16,6 +16,7 @@ pub async fn tenant_stats(
 ) -> Result<HttpResponse, AdminError> {
     let slug = TenantSlug::parse(&slug).map_err(|_| AdminError::NotFound)?;
     let tenant = state.tenants.get(&slug).await?.ok_or(AdminError::NotFound)?;
-    let stats = stats::tenant_stats(&state.pool, tenant.id.0, slug.as_str()).await?;
+    let read = stats::tenant_stats(&state.pool, tenant.id.0, slug.as_str());
+    let stats = state.registry.guard(Budget::Request, read).await?;
     Ok(HttpResponse::Ok().json(stats))
 }
