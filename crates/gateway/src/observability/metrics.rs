@@ -60,6 +60,7 @@ pub struct Metrics {
     key_age: IntGaugeVec,
     breaker_state: IntGaugeVec,
     live_replicas: IntGauge,
+    registry_unreachable: IntGauge,
 }
 
 /// A family as its `# HELP` and `# TYPE` lines describe it.
@@ -234,6 +235,12 @@ impl Metrics {
                 "acsgw_live_replicas",
                 "Gateway replicas this one counts (each enforces 1/N of every tenant limit).",
             ),
+            registry_unreachable: gauge(
+                r,
+                "acsgw_registry_unreachable_seconds",
+                "Seconds since this replica found Postgres unreachable (0 while it answers); known tenants \
+                 are served from memory up to ACSGW_TENANT_STALE_IF_ERROR_SECONDS.",
+            ),
             registry: catalogue.registry,
             families: catalogue.families.into_inner(),
             per_tenant: catalogue.per_tenant.into_inner(),
@@ -292,6 +299,12 @@ impl Metrics {
         for (tenant, state) in breakers {
             self.breaker_state.with_label_values(&[tenant.as_str()]).set(*state);
         }
+    }
+
+    /// How long Postgres has been unreachable, read at scrape time.
+    pub fn set_registry_down_for(&self, down_for: Option<std::time::Duration>) {
+        let seconds = down_for.map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX).max(1));
+        self.registry_unreachable.set(seconds);
     }
 
     /// Removes every series of these (deleted) tenants, whatever their other labels, in one pass.

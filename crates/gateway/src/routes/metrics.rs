@@ -2,11 +2,12 @@ use actix_web::{HttpResponse, get, web};
 
 use crate::startup::AppState;
 
-/// Prometheus text format; live gauges (replicas, key ages, breakers) are read at scrape time.
+/// Prometheus text format; live gauges (replicas, key ages, breakers, registry) are read at scrape time.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let live = state.exchanger.live_state();
     state.metrics.set_live(live.replicas, &live.key_ages, &live.breakers);
+    state.metrics.set_registry_down_for(state.registry.down_since().map(|since| since.elapsed()));
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(state.metrics.render())
 }

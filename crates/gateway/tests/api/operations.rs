@@ -14,7 +14,7 @@ use crate::{
     upstreams::spawn_exchange_app,
 };
 
-async fn scrape(url: &str) -> String {
+pub async fn scrape(url: &str) -> String {
     let response = reqwest::get(url).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
@@ -22,7 +22,7 @@ async fn scrape(url: &str) -> String {
 }
 
 /// The value of the sample `name{labels}` (labels in the exporter's sorted order), if present.
-fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+pub fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     let rendered: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
     let series =
         if labels.is_empty() { name.to_owned() } else { format!("{name}{{{}}}", rendered.join(",")) };
@@ -174,6 +174,7 @@ const METRIC_NAMES: &[&str] = &[
     "acsgw_signing_key_age_seconds",
     "acsgw_acs_circuit_breaker_state",
     "acsgw_live_replicas",
+    "acsgw_registry_unreachable_seconds",
     "acsgw_build_info",
 ];
 

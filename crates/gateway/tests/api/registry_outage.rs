@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::{
     helpers::{TestApp, assert_problem, spawn_app_on},
+    operations::{sample, scrape},
     upstreams::{Upstreams, upstreams},
 };
 
@@ -76,6 +77,9 @@ async fn scene(overrides: &[(&str, &str)]) -> Scene {
     let known = app.create_exchange_tenant(&up, &json!({})).await;
     assert_eq!(app.exchange(&known, &up.a1(), None).await.status(), StatusCode::OK);
     assert_eq!(ready_status(&app).await, (StatusCode::OK, "ready".to_owned()));
+    // A write acknowledged before the outage, to be found after it.
+    let acknowledged = app.patch_tenant(&known, Some("\"1\""), &json!({"displayName": "Acknowledged"})).await;
+    assert_eq!(acknowledged.status(), StatusCode::OK);
     Scene { app, up, pg, known }
 }
 
@@ -138,11 +142,29 @@ async fn assert_fails_fast(scene: &Scene) {
     let (ready, took) = timed(ready_status(&scene.app)).await;
     assert!(took < Duration::from_secs(2), "/readyz waited {took:?}");
     assert_eq!(ready, (StatusCode::OK, "degraded".to_owned()), "a replica that serves stays in rotation");
+
+    let metrics = scrape(&scene.app.url("/metrics")).await;
+    let down_for = sample(&metrics, "acsgw_registry_unreachable_seconds", &[]);
+    assert!(down_for.is_some_and(|seconds| seconds >= 1.0), "operations see the outage: {down_for:?}");
 }
 
 /// Polls until an admin write lands again; says how long after Postgres came back it took.
 async fn assert_recovers_within_five_seconds(scene: &Scene) {
     let back = Instant::now();
+    loop {
+        let response = scene.app.get_tenant(&scene.known).await;
+        if response.status() == StatusCode::OK {
+            // The write acknowledged before the outage is there; none refused during it landed.
+            let tenant: Value = response.json().await.unwrap();
+            assert_eq!(
+                (tenant["displayName"].as_str(), tenant["version"].as_i64()),
+                (Some("Acknowledged"), Some(2))
+            );
+            break;
+        }
+        assert!(back.elapsed() < Duration::from_secs(5), "admin reads still fail: {}", response.status());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     loop {
         let response = scene.patch_known().await;
         if response.status() == StatusCode::OK {
@@ -155,6 +177,8 @@ async fn assert_recovers_within_five_seconds(scene: &Scene) {
     assert_problem(unknown, StatusCode::NOT_FOUND, "tenant_not_found").await;
     assert_eq!(scene.exchange_known(u64::MAX).await, StatusCode::OK);
     assert_eq!(ready_status(&scene.app).await, (StatusCode::OK, "ready".to_owned()));
+    let metrics = scrape(&scene.app.url("/metrics")).await;
+    assert_eq!(sample(&metrics, "acsgw_registry_unreachable_seconds", &[]), Some(0.0));
     assert!(back.elapsed() < Duration::from_secs(5), "recovered only after {:?}", back.elapsed());
 }
 
@@ -179,6 +203,9 @@ async fn a_known_tenant_survives(outage: Outage) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(checked, 2, "checked at the start and halfway");
+    let metrics = scrape(&scene.app.url("/metrics")).await;
+    let stale = sample(&metrics, "acsgw_tenant_cache_events_total", &[("event", "stale")]);
+    assert!(stale.is_some_and(|served| served >= 1.0), "records past their TTL were served stale: {stale:?}");
     assert!(total >= 20, "only {total} exchanges were tried");
     assert!(ok * 100 >= total * 99, "{ok} of {total} exchanges succeeded during the outage ({outage:?})");
     scene.end(outage).await;
