@@ -29,9 +29,15 @@ pub enum AcsError {
     #[error("ACS is throttling requests for this resource")]
     Throttled { retry_after: Option<Duration> },
 
-    /// ACS refused *our* credential (401 with a code other than `InvalidAccessToken`, or 403): the
-    /// tenant's access key, or the bearer identity's role, is wrong. Not the caller's fault.
-    /// Gateway: **502 `upstream_error`**, and an operator should look.
+    /// ACS refused the user, not the gateway: the user's Teams licence or organisation does not let
+    /// them use Teams (a 403 whose code [`UserRefusal`] knows). Not retried, not a credential problem,
+    /// and proof that ACS is up. Gateway: **403** with the refusal's own code.
+    #[error("ACS refused the user ({})", .0.acs_code())]
+    UserRefused(UserRefusal),
+
+    /// ACS refused *our* credential (401 with a code other than `InvalidAccessToken`, or a 403 whose
+    /// code is not a [`UserRefusal`]): the tenant's access key, or the bearer identity's role, is
+    /// wrong. Not the caller's fault. Gateway: **502 `upstream_error`**, and an operator should look.
     #[error("ACS rejected the gateway's credential for this resource (HTTP {status}{})", fmt_code(code.as_deref()))]
     CredentialRejected { status: u16, code: Option<String> },
 
@@ -76,6 +82,7 @@ impl AcsError {
         match self {
             Self::InvalidToken => "invalid_token",
             Self::BadRequest { .. } => "bad_request",
+            Self::UserRefused(_) => "user_refused",
             Self::Throttled { .. } => "throttled",
             Self::CredentialRejected { .. } => "credential_rejected",
             Self::Unavailable { .. } => "unavailable",
@@ -89,6 +96,41 @@ impl AcsError {
     /// Whether this outcome says ACS itself is failing, which is what trips the circuit breaker.
     pub(crate) fn is_upstream_failure(&self) -> bool {
         matches!(self, Self::Unavailable { .. } | Self::Timeout)
+    }
+}
+
+/// A refusal by ACS that belongs to the user: their Teams licence or their organisation's Teams
+/// settings, which neither the gateway nor the vendor can change. Recognised by ACS's error code on a
+/// 401 or 403; every other code there stays [`AcsError::CredentialRejected`]. To recognise another
+/// code, add a variant, its code in [`UserRefusal::acs_code`] and the variant to [`UserRefusal::ALL`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UserRefusal {
+    /// `UserLicenseNotPresentForbidden` ("User Login. Teams is disabled in user licenses"): the user
+    /// has no Teams licence, or Teams is switched off in it. Documented by Microsoft Learn's Teams
+    /// Phone extensibility troubleshooting page.
+    TeamsLicenseMissing,
+    /// `TeamsDisabledForTenantForbidden`: the user's organisation has Teams turned off for the user's
+    /// licence type. Teams' own sign-in answers this code (Microsoft support: "Office 365 user and
+    /// service accounts can't sign in to Microsoft Teams"); that ACS passes it on, as it passes on
+    /// `UserLicenseNotPresentForbidden` with Teams' own message, is inferred.
+    TeamsDisabledForTenant,
+}
+
+impl UserRefusal {
+    /// Every refusal the client recognises.
+    pub const ALL: [Self; 2] = [Self::TeamsLicenseMissing, Self::TeamsDisabledForTenant];
+
+    /// The refusal ACS's `code` names, if it names one (compared exactly, as ACS spells it).
+    pub fn from_acs_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|refusal| refusal.acs_code() == code)
+    }
+
+    /// ACS's code for this refusal.
+    pub fn acs_code(self) -> &'static str {
+        match self {
+            Self::TeamsLicenseMissing => "UserLicenseNotPresentForbidden",
+            Self::TeamsDisabledForTenant => "TeamsDisabledForTenantForbidden",
+        }
     }
 }
 
@@ -166,6 +208,27 @@ mod tests {
         assert_eq!(AcsError::Throttled { retry_after: Some(wait) }.retry_after(), Some(wait));
         assert_eq!(AcsError::CircuitOpen { retry_after: wait }.retry_after(), Some(wait));
         assert_eq!(AcsError::Timeout.retry_after(), None);
+    }
+
+    #[test]
+    fn every_user_refusal_round_trips_through_its_acs_code() {
+        for refusal in UserRefusal::ALL {
+            assert_eq!(UserRefusal::from_acs_code(refusal.acs_code()), Some(refusal));
+        }
+        assert_eq!(
+            UserRefusal::from_acs_code("UserLicenseNotPresentForbidden"),
+            Some(UserRefusal::TeamsLicenseMissing)
+        );
+        assert_eq!(UserRefusal::from_acs_code("Forbidden"), None);
+        assert_eq!(UserRefusal::from_acs_code("userlicensenotpresentforbidden"), None);
+    }
+
+    #[test]
+    fn a_user_refusal_names_acs_code_only() {
+        let error = AcsError::UserRefused(UserRefusal::TeamsLicenseMissing);
+        assert_eq!(error.to_string(), "ACS refused the user (UserLicenseNotPresentForbidden)");
+        assert_eq!(error.retry_after(), None);
+        assert!(!error.is_upstream_failure());
     }
 
     #[test]

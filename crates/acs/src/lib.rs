@@ -16,6 +16,6 @@ pub mod signing;
 
 pub use client::{AcsClient, AcsClientConfig, BreakerConfig, BreakerState};
 pub use credential::{AccessKey, ClientSecretCredential, Credential, InvalidAccessKey, TokenEndpointError};
-pub use error::AcsError;
+pub use error::{AcsError, UserRefusal};
 pub use exchange::{AcsTarget, AcsToken, ExchangeRequest};
 pub use observer::{TransportError, UpstreamCall, UpstreamKind, UpstreamObserver};

@@ -8,7 +8,7 @@ use url::Url;
 
 use super::retry::{is_retryable_status, retry_after};
 use crate::{
-    error::{AcsError, CommunicationError, parse_error_body},
+    error::{AcsError, CommunicationError, UserRefusal, parse_error_body},
     exchange::{AcsToken, parse_token_response},
     http::read_limited,
     observer::TransportError,
@@ -165,7 +165,11 @@ fn classify(
             },
         },
         (401, _) if code.as_deref() == Some(INVALID_ACCESS_TOKEN) => AcsError::InvalidToken,
-        (401 | 403, _) => AcsError::CredentialRejected { status, code },
+        // The user's licence or organisation, not our credential: only the codes known to say so.
+        (401 | 403, _) => match code.as_deref().and_then(UserRefusal::from_acs_code) {
+            Some(refusal) => AcsError::UserRefused(refusal),
+            None => AcsError::CredentialRejected { status, code },
+        },
         _ => AcsError::Protocol(format!(
             "ACS answered HTTP {status}{}",
             code.map(|code| format!(" ({code})")).unwrap_or_default()

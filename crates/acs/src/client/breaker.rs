@@ -40,7 +40,7 @@ impl BreakerState {
 /// What a finished call says about ACS's health.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Verdict {
-    /// ACS answered coherently (a token, or a 4xx): it is up.
+    /// ACS answered coherently (a token, or a 4xx, a refusal of the user included): it is up.
     Healthy,
     /// Unreachable, timed out, or 5xx past retries.
     Failed,

@@ -2,7 +2,9 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use acs::{AcsError, BreakerState, ClientSecretCredential, Credential, TokenEndpointError, UpstreamKind};
+use acs::{
+    AcsError, BreakerState, ClientSecretCredential, Credential, TokenEndpointError, UpstreamKind, UserRefusal,
+};
 use serde_json::json;
 use url::Url;
 use wiremock::{
@@ -130,6 +132,34 @@ async fn acs_rejecting_the_bearer_token_drops_it_from_the_cache() {
     }
 
     assert_eq!(token_calls(&server).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_users_refusal_keeps_the_bearer_token_while_an_unknown_403_drops_it() {
+    let server = MockServer::start().await;
+    answer_token_endpoint(&server, bearer_token(3599)).await;
+    let unlicensed = acs_error(
+        403,
+        "UserLicenseNotPresentForbidden",
+        "User Login. Teams is disabled in user licenses",
+        None,
+    );
+    answer_exchange(&server, unlicensed, Some(2)).await;
+    answer_exchange(&server, acs_error(403, "Forbidden", "No role assignment.", None), None).await;
+    let (client, credential) = (client(config()), principal(&server));
+
+    for _ in 0..2 {
+        let error = exchange(&client, &server, &credential).await.unwrap_err();
+        assert!(matches!(error, AcsError::UserRefused(UserRefusal::TeamsLicenseMissing)), "{error:?}");
+    }
+    assert_eq!(token_calls(&server).await.len(), 1, "the user's refusals keep the token");
+
+    for _ in 0..2 {
+        let error = exchange(&client, &server, &credential).await.unwrap_err();
+        assert!(matches!(error, AcsError::CredentialRejected { status: 403, .. }), "{error:?}");
+    }
+    assert_eq!(token_calls(&server).await.len(), 2, "an unknown 403 drops the token");
+    assert_eq!(exchange_calls(&server).await.len(), 4);
 }
 
 #[tokio::test]

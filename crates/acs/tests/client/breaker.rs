@@ -77,6 +77,49 @@ async fn refusals_prove_acs_is_up_and_do_not_count_as_failures() {
 }
 
 #[tokio::test]
+async fn a_users_refusals_never_open_the_breaker() {
+    let server = MockServer::start().await;
+    let unlicensed = acs_error(
+        403,
+        "UserLicenseNotPresentForbidden",
+        "User Login. Teams is disabled in user licenses",
+        None,
+    );
+    answer_exchange(&server, unlicensed, None).await;
+    let client = client(breaker_config(1));
+
+    for _ in 0..5 {
+        let error = exchange(&client, &server, &access_key()).await.unwrap_err();
+        assert!(matches!(error, AcsError::UserRefused(_)), "{error:?}");
+    }
+
+    assert_eq!(client.breaker_state(TENANT), BreakerState::Closed);
+    assert!(client.breaker_states().is_empty());
+    assert_eq!(exchange_calls(&server).await.len(), 5, "every call reached ACS");
+}
+
+#[tokio::test]
+async fn a_users_refusal_as_the_probe_closes_a_half_open_breaker() {
+    let server = MockServer::start().await;
+    answer_exchange(&server, ResponseTemplate::new(503), Some(1)).await;
+    let unlicensed = acs_error(
+        403,
+        "UserLicenseNotPresentForbidden",
+        "User Login. Teams is disabled in user licenses",
+        None,
+    );
+    answer_exchange(&server, unlicensed, None).await;
+    let client = client(breaker_config(1));
+    exchange(&client, &server, &access_key()).await.unwrap_err();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+
+    let error = exchange(&client, &server, &access_key()).await.unwrap_err();
+
+    assert!(matches!(error, AcsError::UserRefused(_)), "{error:?}");
+    assert_eq!(client.breaker_state(TENANT), BreakerState::Closed, "ACS answered: it is up");
+}
+
+#[tokio::test]
 async fn forgetting_a_tenant_closes_its_breaker() {
     let server = MockServer::start().await;
     answer_exchange(&server, ResponseTemplate::new(503), None).await;

@@ -1,6 +1,6 @@
 //! How ACS's refusals map to `AcsError`, each after exactly one call: none of them is retried.
 
-use acs::AcsError;
+use acs::{AcsError, UserRefusal};
 use wiremock::{MockServer, ResponseTemplate};
 
 use crate::helpers::*;
@@ -47,6 +47,37 @@ async fn a_401_with_another_code_means_our_credential_was_rejected() {
 async fn a_401_without_a_body_means_our_credential_was_rejected() {
     let (error, calls) = one_answer(ResponseTemplate::new(401)).await;
     assert!(matches!(error, AcsError::CredentialRejected { status: 401, code: None }), "{error:?}");
+    assert_eq!(calls, 1);
+}
+
+#[tokio::test]
+async fn a_missing_teams_licence_is_the_users_refusal_after_one_call() {
+    let (error, calls) = one_answer(acs_error(
+        403,
+        "UserLicenseNotPresentForbidden",
+        "User Login. Teams is disabled in user licenses",
+        None,
+    ))
+    .await;
+    assert!(matches!(error, AcsError::UserRefused(UserRefusal::TeamsLicenseMissing)), "{error:?}");
+    assert_eq!(calls, 1, "a refusal of the user is not retried");
+}
+
+#[tokio::test]
+async fn teams_disabled_for_the_users_organisation_is_the_users_refusal_after_one_call() {
+    let (error, calls) =
+        one_answer(acs_error(403, "TeamsDisabledForTenantForbidden", "Teams is disabled.", None)).await;
+    assert!(matches!(error, AcsError::UserRefused(UserRefusal::TeamsDisabledForTenant)), "{error:?}");
+    assert_eq!(calls, 1);
+}
+
+#[tokio::test]
+async fn a_403_with_an_unknown_code_means_our_credential_was_rejected() {
+    let (error, calls) = one_answer(acs_error(403, "SomethingNew", "Denied.", None)).await;
+    assert!(
+        matches!(&error, AcsError::CredentialRejected { status: 403, code: Some(code) } if code == "SomethingNew"),
+        "{error:?}"
+    );
     assert_eq!(calls, 1);
 }
 

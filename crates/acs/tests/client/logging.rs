@@ -31,16 +31,27 @@ impl io::Write for Captured {
     }
 }
 
+impl Captured {
+    /// Captures this thread's `acs` logs until the guard is dropped.
+    fn install(&self) -> tracing::subscriber::DefaultGuard {
+        let writer = self.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter("acs=trace")
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_default(subscriber)
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
 #[tokio::test]
 async fn logs_name_status_and_ms_cv_but_never_tokens_keys_or_secrets() {
     let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("acs=trace")
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = captured.install();
 
     let server = MockServer::start().await;
     let bearer = "bearer-secret-from-entra";
@@ -72,7 +83,7 @@ async fn logs_name_status_and_ms_cv_but_never_tokens_keys_or_secrets() {
     exchange(&client, &server, &access_key()).await.unwrap_err();
     exchange(&client, &server, &principal).await.unwrap();
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(logs.contains("ZmFrZS1tcy1jdg.0"), "MS-CV missing:\n{logs}");
     assert!(logs.contains("status=503") && logs.contains("attempt=2"), "{logs}");
     assert!(logs.contains("ACS rejected the gateway's credential"), "{logs}");
@@ -81,4 +92,25 @@ async fn logs_name_status_and_ms_cv_but_never_tokens_keys_or_secrets() {
     {
         assert!(!logs.contains(secret), "{secret} leaked into the logs:\n{logs}");
     }
+}
+
+#[tokio::test]
+async fn a_users_refusal_is_logged_with_acs_code_and_never_as_a_rejected_credential() {
+    let captured = Captured::default();
+    let _guard = captured.install();
+    let server = MockServer::start().await;
+    let unlicensed = acs_error(
+        403,
+        "UserLicenseNotPresentForbidden",
+        "User Login. Teams is disabled in user licenses",
+        None,
+    );
+    answer_exchange(&server, unlicensed, None).await;
+
+    exchange(&client(config()), &server, &access_key()).await.unwrap_err();
+
+    let logs = captured.text();
+    assert!(logs.contains("acs_code=\"UserLicenseNotPresentForbidden\""), "{logs}");
+    assert!(!logs.contains("rejected the gateway's credential"), "{logs}");
+    assert!(!logs.contains("ERROR") && !logs.contains("WARN"), "{logs}");
 }

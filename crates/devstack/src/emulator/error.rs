@@ -3,6 +3,8 @@
 use actix_web::{HttpResponse, ResponseError, http::StatusCode};
 use serde::Serialize;
 
+use super::refusals::Refusal;
+
 /// One error answer of the emulator. The constructors are the whole vocabulary of codes, so the
 /// list in the module docs (`super`) stays true.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +98,15 @@ impl AcsError {
             "IdentityNotFound",
             "Provided identity doesn't exist or was deleted.",
         )
+    }
+
+    /// ACS refusing the user (their Teams licence or organisation), not the caller.
+    pub(crate) fn refused_user(refusal: Refusal) -> Self {
+        Self::new(StatusCode::FORBIDDEN, refusal.code(), refusal.message())
+    }
+
+    pub(crate) fn no_refusal() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "NotFound", "No refusal is set for this user.")
     }
 
     pub(crate) fn throttled(retry_after_seconds: u64) -> Self {

@@ -46,6 +46,10 @@ async fn run(req: &HttpRequest, body: &[u8], shared: &Shared) -> Result<HttpResp
     let version = ApiVersion::of(req, Operation::Exchange)?;
     let (token, claimed) = parse(body, version)?;
     let user = a1::validate(&shared.keys, &token, claimed).await?;
+    if let Some(refusal) = shared.refusals.of(user.oid) {
+        shared.counters.record(Event::UserRefusal);
+        return Err(AcsError::refused_user(refusal));
+    }
     let issued = shared.tokens.teams_user(user.oid, user.expires_at)?;
     Ok(HttpResponse::Ok().json(issued))
 }

@@ -10,6 +10,7 @@
 //! | `POST /identities/{id}/:revokeAccessTokens` | 204 |
 //! | `DELETE /identities/{id}` | 204 |
 //! | `GET`/`POST /dev/faults`, `GET /dev/stats`, `POST /dev/stats:reset` | no authentication |
+//! | `GET`/`POST`/`DELETE /dev/users/{oid}/refusal` | no authentication; `POST` body `{"code": "UserLicenseNotPresentForbidden"}` |
 //!
 //! Every Identity request goes through, in this order: routing; the pipeline (count, latency,
 //! injected fault); authentication (HMAC-SHA256 with the access key, or an Entra bearer token of
@@ -29,6 +30,7 @@
 //! | 401 | `InvalidAuthentication` | the HMAC signature or bearer token failed; the message names the check |
 //! | 401 | `InvalidAccessToken` | A1 is not valid (signature, lifetime, audience, scopes, app-only) |
 //! | 401 | `IdentityNotOwned` | an identity of another resource |
+//! | 403 | `UserLicenseNotPresentForbidden` / `TeamsDisabledForTenantForbidden` | an exchange with a valid A1 of a user refused with `/dev/users/{oid}/refusal` |
 //! | 404 | `IdentityNotFound` | an identity of this resource that never existed or was deleted |
 //! | 404 / 405 | `NotFound` / `MethodNotAllowed` | unknown route / wrong method |
 //! | 413 | `RequestEntityTooLarge` | a body over 1 MiB (any route, `/dev/*` included) |
@@ -62,6 +64,7 @@ mod identities;
 mod identity_routes;
 mod keys;
 mod pipeline;
+mod refusals;
 mod routes;
 mod state;
 mod stats;
@@ -72,7 +75,7 @@ use actix_web::{App, HttpServer, dev::ServerHandle, web};
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 
 use self::state::Shared;
-pub use self::{faults::Faults, stats::Stats};
+pub use self::{faults::Faults, refusals::Refusal, stats::Stats};
 
 #[derive(Clone, Debug)]
 pub struct EmulatorConfig {
@@ -160,6 +163,12 @@ impl RunningEmulator {
     /// Replaces the fault settings; takes effect for the next request.
     pub fn set_faults(&self, faults: Faults) {
         self.shared.set_faults(faults);
+    }
+
+    /// Refuses every exchange of the user with Entra object id `oid` from the next request on, as ACS
+    /// refuses a user without Teams (after A1 is checked); `None` serves them again.
+    pub fn set_refusal(&self, oid: uuid::Uuid, refusal: Option<Refusal>) {
+        self.shared.refusals.set(oid, refusal);
     }
 
     /// Stops accepting connections and waits (at most a second) for requests in flight.

@@ -48,13 +48,16 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                             body::payload_too_large()
                         }
                         error => {
-                            AcsError::malformed_body(format!("The body is not valid fault settings: {error}"))
+                            AcsError::malformed_body(format!("The body is not valid for this route: {error}"))
                                 .into()
                         }
                     }
                 }))
                 .route("/faults", web::get().to(dev_routes::get_faults))
                 .route("/faults", web::post().to(dev_routes::set_faults))
+                .route("/users/{oid}/refusal", web::get().to(dev_routes::get_refusal))
+                .route("/users/{oid}/refusal", web::post().to(dev_routes::set_refusal))
+                .route("/users/{oid}/refusal", web::delete().to(dev_routes::delete_refusal))
                 .route("/stats", web::get().to(dev_routes::get_stats))
                 .route("/stats:reset", web::post().to(dev_routes::reset_stats)),
         )

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::{
     EmulatorConfig, acs_token::AcsTokenSigner, faults::Faults, identities::IdentityStore, keys::EntraKeys,
-    stats::Counters, stats::Stats,
+    refusals::Refusals, stats::Counters, stats::Stats,
 };
 
 pub(crate) struct Shared {
@@ -16,6 +16,7 @@ pub(crate) struct Shared {
     pub(crate) counters: Counters,
     pub(crate) identities: IdentityStore,
     pub(crate) tokens: AcsTokenSigner,
+    pub(crate) refusals: Refusals,
     faults: RwLock<Faults>,
 }
 
@@ -26,6 +27,7 @@ impl Shared {
             tokens: AcsTokenSigner::new(config.resource_id),
             identities: IdentityStore::default(),
             counters: Counters::default(),
+            refusals: Refusals::default(),
             faults: RwLock::new(config.faults),
             access_key: config.access_key,
             resource_id: config.resource_id,

@@ -31,6 +31,8 @@ pub struct Stats {
     pub bearer_authenticated: u64,
     /// Exchanges refused with 401 `InvalidAccessToken`.
     pub invalid_access_tokens: u64,
+    /// Exchanges refused with 403 for the user (a refusal set with `/dev/users/{oid}/refusal`).
+    pub user_refusals: u64,
     /// Requests refused with 400 (validation, api-version, malformed body).
     pub bad_requests: u64,
     /// Requests answered by fault injection (throttled + server errors + resets).
@@ -55,6 +57,7 @@ pub(crate) struct Counters {
     hmac_authenticated: AtomicU64,
     bearer_authenticated: AtomicU64,
     invalid_access_tokens: AtomicU64,
+    user_refusals: AtomicU64,
     bad_requests: AtomicU64,
     throttled: AtomicU64,
     server_errors: AtomicU64,
@@ -72,6 +75,7 @@ pub(crate) enum Event {
     Revoke,
     Delete,
     InvalidAccessToken,
+    UserRefusal,
     BadRequest,
     Throttled,
     ServerError,
@@ -89,6 +93,7 @@ impl Counters {
             Event::Revoke => &self.revoke,
             Event::Delete => &self.delete,
             Event::InvalidAccessToken => &self.invalid_access_tokens,
+            Event::UserRefusal => &self.user_refusals,
             Event::BadRequest => &self.bad_requests,
             Event::Throttled => &self.throttled,
             Event::ServerError => &self.server_errors,
@@ -126,6 +131,7 @@ impl Counters {
             hmac_authenticated: read(&self.hmac_authenticated),
             bearer_authenticated: read(&self.bearer_authenticated),
             invalid_access_tokens: read(&self.invalid_access_tokens),
+            user_refusals: read(&self.user_refusals),
             bad_requests: read(&self.bad_requests),
             faults_injected: throttled + server_errors + resets,
             throttled,
@@ -149,6 +155,7 @@ impl Counters {
             &self.hmac_authenticated,
             &self.bearer_authenticated,
             &self.invalid_access_tokens,
+            &self.user_refusals,
             &self.bad_requests,
             &self.throttled,
             &self.server_errors,

@@ -9,6 +9,9 @@ use crate::problem::Problem;
 /// The rejection reason when ACS, not the gateway, refused A1.
 pub const ACS_INVALID_TOKEN: &str = "acs_invalid_token";
 
+/// The code when ACS refused the user for their Teams licence (or their organisation's Teams settings).
+pub const TEAMS_LICENSE_MISSING: &str = "teams_license_missing";
+
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ExchangeError {
     #[error("{0}")]
@@ -118,7 +121,8 @@ impl ExchangeError {
 
 fn acs_problem(error: &acs::AcsError, seconds: impl Fn(Duration) -> u64) -> Problem {
     use acs::AcsError as E;
-    let retry_after = error.retry_after().map(&seconds);
+    // At least a second: `Retry-After: 0` after three failed tries would invite an immediate fourth.
+    let retry_after = error.retry_after().map(|wait| seconds(wait).max(1));
     let problem = match error {
         E::InvalidToken => {
             Problem::new(StatusCode::UNAUTHORIZED, "invalid_token", "ACS did not accept the token")
@@ -130,6 +134,7 @@ fn acs_problem(error: &acs::AcsError, seconds: impl Fn(Duration) -> u64) -> Prob
             };
             Problem::invalid_request(detail)
         }
+        E::UserRefused(refusal) => user_refusal_problem(*refusal),
         E::Throttled { .. } => {
             Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "ACS is throttling this resource")
         }
@@ -150,6 +155,22 @@ fn acs_problem(error: &acs::AcsError, seconds: impl Fn(Duration) -> u64) -> Prob
     Problem { retry_after: retry_after.or(default_wait), ..problem }
 }
 
+/// ACS refused the user, not the gateway: the caller learns what only the user's organisation can fix.
+fn user_refusal_problem(refusal: acs::UserRefusal) -> Problem {
+    use acs::UserRefusal as R;
+    let detail = match refusal {
+        R::TeamsLicenseMissing => {
+            "ACS refused the user: they have no Microsoft Teams licence, or Teams is turned off in it; \
+             their organisation's administrator can assign one"
+        }
+        R::TeamsDisabledForTenant => {
+            "ACS refused the user: their organisation has turned Teams off for their licence type; \
+             their organisation's administrator can turn it on"
+        }
+    };
+    Problem::new(StatusCode::FORBIDDEN, TEAMS_LICENSE_MISSING, detail)
+}
+
 impl ResponseError for ExchangeError {
     fn status_code(&self) -> StatusCode {
         self.problem().status
@@ -161,6 +182,11 @@ impl ResponseError for ExchangeError {
             Self::Acs(acs::AcsError::CredentialRejected { .. } | acs::AcsError::TokenEndpoint(_)) => {
                 tracing::error!(error = %self, "ACS rejected the tenant's credential");
             }
+            Self::Acs(acs::AcsError::UserRefused(refusal)) => tracing::info!(
+                outcome = self.code(),
+                acs_code = refusal.acs_code(),
+                "ACS refused the user (their Teams licence or organisation), not the gateway's credential"
+            ),
             other => tracing::info!(outcome = other.code(), reason = %other, "exchange refused"),
         }
         self.problem().error_response()

@@ -14,6 +14,11 @@ use crate::{
     startup::AppState,
 };
 
+/// The exchange's 403 codes, as the OpenAPI description lists them.
+const FORBIDDEN_CODES: &str = "Refused for this user or tenant: `insufficient_scope`, `user_mismatch`, \
+    `app_not_allowed`, `tenant_not_allowed`, `tenant_suspended`, or `teams_license_missing` (ACS refused the \
+    user: no Teams licence, or Teams turned off for them by their organisation).";
+
 /// ACS's own exchange body: A1, A3 and A2.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -114,7 +119,8 @@ fn expires_on(exchanged: &Exchanged) -> String {
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/token/teams", tag = "exchange", request_body = ExchangeBody,
     params(("tenant" = String, Path, description = "the tenant's slug")),
     security((), ("artifactB" = [])),
-    responses((status = 200, body = ExchangeResponse), (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+    responses((status = 200, body = ExchangeResponse), (status = 403, description = FORBIDDEN_CODES, body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = "5XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
 #[post("/v1/tenants/{tenant}/token/teams")]
 pub async fn exchange_teams_token(
@@ -170,7 +176,8 @@ async fn exchange_body(
 #[utoipa::path(get, path = "/api/token/teams", tag = "exchange",
     params(("teams-user-aad-token" = String, Header, description = "A1"), ("X-Tenant" = String, Header, description = "the tenant's slug")),
     security((), ("artifactB" = [])),
-    responses((status = 201, body = HeroResponse), (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+    responses((status = 201, body = HeroResponse), (status = 403, description = FORBIDDEN_CODES, body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = "5XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
 #[get("/api/token/teams")]
 pub async fn hero_teams_token(

@@ -162,3 +162,36 @@ async fn acs_ms_cv_is_logged_on_one_line_with_the_request_id() {
     );
     assert_eq!(up.acs_exchanges(), 1);
 }
+
+#[tokio::test]
+async fn a_users_refusal_by_acs_is_logged_at_info_with_acs_code_and_nothing_is_logged_as_an_error() {
+    let (app, up) = spawn_exchange_app(&[]).await;
+    let slug = app.create_exchange_tenant(&up, &json!({})).await;
+    let refused = crate::upstreams::USER_ID.parse().unwrap();
+    up.acs.set_refusal(refused, Some(devstack::emulator::Refusal::UserLicenseNotPresentForbidden));
+    let gateway = Binary::serve(&app.database_url, up.issuer.base_url()).await;
+    let response = app
+        .client
+        .post(gateway.url(&format!("/v1/tenants/{slug}/token/teams")))
+        .json(
+            &json!({"token": up.a1(), "appId": crate::helpers::APP_ID, "userId": crate::upstreams::USER_ID}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let logs = gateway.stop();
+
+    let refusal: Vec<&Value> =
+        logs.iter().filter(|line| line["fields"]["outcome"] == "teams_license_missing").collect();
+    let [line] = refusal.as_slice() else { panic!("one refusal line expected: {logs:#?}") };
+    assert_eq!(line["level"], "INFO", "{line}");
+    assert_eq!(line["fields"]["acs_code"], "UserLicenseNotPresentForbidden", "{line}");
+    // The start-up warning about plain http (the test's own setting) is the only one expected.
+    let alarming: Vec<&Value> = logs
+        .iter()
+        .filter(|line| matches!(line["level"].as_str(), Some("ERROR" | "WARN")))
+        .filter(|line| line["target"] != "gateway::startup")
+        .collect();
+    assert!(alarming.is_empty(), "a user's refusal is nobody's incident: {alarming:#?}");
+}
