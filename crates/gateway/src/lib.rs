@@ -13,3 +13,7 @@ pub mod startup;
 pub mod telemetry;
 
 pub use startup::Application;
+
+/// The admin API's body decoding, for the fuzz targets only.
+#[doc(hidden)]
+pub use routes::admin::decode as admin_decode;

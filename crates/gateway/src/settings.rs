@@ -50,6 +50,10 @@ pub struct Settings {
     pub tenant_cache_ttl: Duration,
     /// How old a tenant record may be and still be served while Postgres cannot be reached.
     pub tenant_stale_if_error: Duration,
+    /// How long a registry call may take on the exchange path, and for admin requests, before it
+    /// counts as Postgres not answering.
+    pub db_lookup_timeout: Duration,
+    pub db_request_timeout: Duration,
     pub shutdown_timeout: Duration,
     /// The least time between two fetches of one Entra key set caused by unknown key ids.
     pub key_refresh_cooldown: Duration,
@@ -77,6 +81,8 @@ pub struct DatabaseSettings {
 const VARIABLES: &[(&str, &str, Option<&str>)] = &[
     ("DATABASE_URL", "database_url", None),
     ("ACSGW_DB_MAX_CONNECTIONS", "db_max_connections", Some("20")),
+    ("ACSGW_DB_LOOKUP_TIMEOUT_MS", "db_lookup_timeout_ms", Some("500")),
+    ("ACSGW_DB_REQUEST_TIMEOUT_MS", "db_request_timeout_ms", Some("1500")),
     ("ACSGW_LISTEN", "listen", Some("127.0.0.1:8080")),
     ("ACSGW_SECRET_KEYS", "secret_keys", None),
     ("ACSGW_ENTRA_AUTHORITY_HOST", "entra_authority_host", Some("https://login.microsoftonline.com")),
@@ -247,6 +253,8 @@ impl Settings {
             migrate_on_start: source.flag("ACSGW_MIGRATE_ON_START")?,
             tenant_cache_ttl: seconds("ACSGW_TENANT_CACHE_TTL_SECONDS")?,
             tenant_stale_if_error: seconds("ACSGW_TENANT_STALE_IF_ERROR_SECONDS")?,
+            db_lookup_timeout: millis("ACSGW_DB_LOOKUP_TIMEOUT_MS")?,
+            db_request_timeout: millis("ACSGW_DB_REQUEST_TIMEOUT_MS")?,
             shutdown_timeout: seconds("ACSGW_SHUTDOWN_TIMEOUT_SECONDS")?,
             key_refresh_cooldown: seconds("ACSGW_KEY_REFRESH_COOLDOWN_SECONDS")?,
             heartbeat_interval: seconds("ACSGW_HEARTBEAT_SECONDS")?.max(Duration::from_secs(1)),

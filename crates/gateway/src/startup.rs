@@ -7,7 +7,7 @@ use anyhow::Context;
 use registry::{
     cache::{CacheConfig, CacheEvent, CacheObserver, TenantCache},
     domain::Transport,
-    health::{Budget, RegistryHealth},
+    health::{Budget, HealthConfig, RegistryHealth},
     tenants::TenantStore,
 };
 use secrecy::ExposeSecret;
@@ -73,7 +73,11 @@ impl Application {
                 "ACSGW_ALLOW_INSECURE_HTTP is on: plain http upstreams are accepted (development only)"
             );
         }
-        let registry = RegistryHealth::default();
+        let registry = RegistryHealth::new(HealthConfig {
+            lookup_timeout: settings.db_lookup_timeout,
+            request_timeout: settings.db_request_timeout,
+            ..HealthConfig::default()
+        });
         let tenants = TenantStore::new(pool.clone(), settings.keyring.clone(), registry.clone());
         let metrics = Arc::new(Metrics::new());
         let replica_id = uuid::Uuid::now_v7();

@@ -241,13 +241,26 @@ impl TenantCache {
             }
         };
         health.record_success();
+        let mut recoveries = health.recoveries();
+        recoveries.borrow_and_update();
         let session = self.session_ids.fetch_add(1, Ordering::AcqRel) + 1;
         self.live_session.store(session, Ordering::Release);
         // Notifications from now on are queued on the listener; what came before may have been missed.
         self.confirm(session).await?;
         tracing::info!(channel = CHANGES_CHANNEL, "listening for tenant changes");
         self.sessions.send_modify(|sessions| *sessions += 1);
-        while let Some(notification) = listener.try_recv().await? {
+        loop {
+            let notification = tokio::select! {
+                notification = listener.try_recv() => notification?,
+                // Postgres was unreachable meanwhile: this connection may be dead without knowing it
+                // (a partition sends no reset), so listen again and confirm the records. Cancelling
+                // the receive is safe: the connection is dropped with it.
+                _ = recoveries.changed() => {
+                    tracing::info!("postgres is back; listening again to confirm cached tenants");
+                    return Ok(());
+                }
+            };
+            let Some(notification) = notification else { return Ok(()) };
             match notification.payload() {
                 "*" => self.clear(),
                 slug => match TenantSlug::parse(slug) {
@@ -256,7 +269,6 @@ impl TenantCache {
                 },
             }
         }
-        Ok(())
     }
 
     /// Checks every record not confirmed by `session` against Postgres in one query: those whose

@@ -54,6 +54,8 @@ pub struct RegistryHealth {
 struct Inner {
     config: HealthConfig,
     state: Mutex<State>,
+    /// Counts the times Postgres came back after being unreachable.
+    recoveries: tokio::sync::watch::Sender<u64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -70,7 +72,8 @@ impl Default for RegistryHealth {
 
 impl RegistryHealth {
     pub fn new(config: HealthConfig) -> Self {
-        Self { inner: Arc::new(Inner { config, state: Mutex::new(State::Up) }) }
+        let recoveries = tokio::sync::watch::channel(0).0;
+        Self { inner: Arc::new(Inner { config, state: Mutex::new(State::Up), recoveries }) }
     }
 
     /// Whether Postgres answered the last time anyone asked.
@@ -84,6 +87,12 @@ impl RegistryHealth {
             State::Up => None,
             State::Down { since, .. } => Some(since),
         }
+    }
+
+    /// Changes each time Postgres answers again after being unreachable: the change listener then
+    /// starts a new session, since its connection may have died silently meanwhile.
+    pub fn recoveries(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.recoveries.subscribe()
     }
 
     /// Runs one registry call within its budget. Fails at once while Postgres is known to be
@@ -127,9 +136,11 @@ impl RegistryHealth {
     pub fn record_success(&self) {
         let mut state = self.state();
         if let State::Down { since, .. } = *state {
+            *state = State::Up;
+            drop(state);
             tracing::info!(down_ms = since.elapsed().as_millis(), "postgres answers again");
+            self.inner.recoveries.send_modify(|count| *count += 1);
         }
-        *state = State::Up;
     }
 
     /// Postgres could not be reached; `why` is logged on the first failure only.
@@ -254,9 +265,11 @@ mod tests {
             RegistryHealth::new(HealthConfig { probe_interval: Duration::ZERO, ..HealthConfig::default() });
         health.record_failure("test");
         assert!(!health.is_up());
+        let mut recoveries = health.recoveries();
         let probe = health.guard(Budget::Lookup, async { Ok(7) }).await;
         assert_eq!(probe.ok(), Some(7));
         assert!(health.is_up());
+        assert!(recoveries.has_changed().unwrap(), "the listener hears that postgres is back");
     }
 
     #[test]

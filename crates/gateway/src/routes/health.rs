@@ -1,4 +1,4 @@
-use std::sync::atomic::Ordering;
+use std::{sync::atomic::Ordering, time::Duration};
 
 use actix_web::{HttpResponse, get, http::StatusCode, web};
 use registry::{RegistryError, health::Budget, migrate::MigrateError};
@@ -6,6 +6,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{problem::Problem, startup::AppState};
+
+/// Probes have short timeouts of their own: answer before they give up, whatever the registry budget.
+const READY_WITHIN: Duration = Duration::from_secs(2);
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {
@@ -37,8 +40,8 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, Problem>
             MigrateError::Refinery(_) | MigrateError::TimedOut => RegistryError::Unavailable,
         })
     };
-    // Probes have short timeouts of their own: the registry's budget answers well before them.
-    match state.registry.guard(Budget::Request, check).await {
+    let checked = tokio::time::timeout(READY_WITHIN, state.registry.guard(Budget::Request, check)).await;
+    match checked.unwrap_or(Err(RegistryError::Unavailable)) {
         Ok(true) => {
             state.was_ready.store(true, Ordering::Release);
             Ok(HttpResponse::Ok().json(Health { status: "ready" }))

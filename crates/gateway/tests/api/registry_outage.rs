@@ -71,6 +71,9 @@ async fn scene(overrides: &[(&str, &str)]) -> Scene {
         // Records expire within the outage, so it is the stale-if-error path that serves them.
         ("ACSGW_TENANT_CACHE_TTL_SECONDS", "1"),
         ("ACSGW_USER_EXCHANGES_PER_MINUTE", "1000000"),
+        // The production budgets: these tests are about them.
+        ("ACSGW_DB_LOOKUP_TIMEOUT_MS", "500"),
+        ("ACSGW_DB_REQUEST_TIMEOUT_MS", "1500"),
     ];
     settings.extend_from_slice(overrides);
     let app = spawn_app_on(&url, &settings).await.with_admin_key("test-operator").await;
@@ -208,8 +211,14 @@ async fn a_known_tenant_survives(outage: Outage) {
     assert!(stale.is_some_and(|served| served >= 1.0), "records past their TTL were served stale: {stale:?}");
     assert!(total >= 20, "only {total} exchanges were tried");
     assert!(ok * 100 >= total * 99, "{ok} of {total} exchanges succeeded during the outage ({outage:?})");
+    let mut sessions = scene.app.tenant_cache.listener_sessions();
+    sessions.borrow_and_update();
     scene.end(outage).await;
     assert_recovers_within_five_seconds(&scene).await;
+    // Even a listener whose connection survived (the hang) listens again and confirms its records,
+    // since a connection can die without a word while Postgres is away.
+    let listening = tokio::time::timeout(Duration::from_secs(5), sessions.changed()).await;
+    assert!(listening.is_ok(), "the change listener listens again after the outage ({outage:?})");
 }
 
 #[tokio::test]

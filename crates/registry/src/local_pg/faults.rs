@@ -6,10 +6,13 @@ use anyhow::Context;
 use super::{PostgresServer, SHORT_COMMAND, output_text, run};
 
 impl PostgresServer {
-    /// Stops every process of the cluster (the postmaster first, so it starts no new ones).
+    /// Stops every process of the cluster: the postmaster first, then the children it has once it
+    /// can start no more (a backend forked meanwhile would otherwise keep answering).
     pub async fn freeze(&self) -> anyhow::Result<()> {
         let pids = self.process_ids()?;
-        signal("-STOP", &pids).await
+        signal("-STOP", &pids[..1]).await?;
+        let pids = self.process_ids()?;
+        signal("-STOP", &pids[1..]).await
     }
 
     /// Lets a frozen cluster run again (its children first, then the postmaster).
@@ -40,6 +43,9 @@ impl PostgresServer {
 }
 
 async fn signal(signal: &str, pids: &[String]) -> anyhow::Result<()> {
+    if pids.is_empty() {
+        return Ok(());
+    }
     let mut command = tokio::process::Command::new("kill");
     command.arg(signal).args(pids);
     let output = run(command, "kill", SHORT_COMMAND).await?;

@@ -3,6 +3,8 @@
 pub(crate) mod audit_events;
 mod auth;
 mod body;
+#[doc(hidden)]
+pub mod decode;
 mod error;
 mod if_match;
 mod input;
