@@ -265,7 +265,7 @@ mod tests {
             RegistryHealth::new(HealthConfig { probe_interval: Duration::ZERO, ..HealthConfig::default() });
         health.record_failure("test");
         assert!(!health.is_up());
-        let mut recoveries = health.recoveries();
+        let recoveries = health.recoveries();
         let probe = health.guard(Budget::Lookup, async { Ok(7) }).await;
         assert_eq!(probe.ok(), Some(7));
         assert!(health.is_up());
