@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use jose::fetch::{FetchError, read_bounded};
 use reqwest::{Client, Response, redirect};
 
 /// The largest response body read from an upstream. ACS tokens and error bodies are a few KiB; a
@@ -21,14 +22,11 @@ pub(crate) fn build_client(connect_timeout: Duration) -> reqwest::Result<Client>
         .build()
 }
 
-/// Reads at most [`MAX_BODY_BYTES`]; `Ok(None)` when the body is larger.
+/// Reads at most [`MAX_BODY_BYTES`] with jose's bounded read; `Ok(None)` when the body is larger.
 pub(crate) async fn read_limited(response: &mut Response) -> reqwest::Result<Option<Vec<u8>>> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Ok(None);
-        }
-        body.extend_from_slice(&chunk);
+    match read_bounded(response, MAX_BODY_BYTES).await {
+        Ok(body) => Ok(Some(body)),
+        Err(FetchError::Transport(error)) => Err(error),
+        Err(FetchError::TooLarge(_) | FetchError::Status(_) | FetchError::Json(_)) => Ok(None),
     }
-    Ok(Some(body))
 }

@@ -2,14 +2,14 @@
 
 use std::sync::Arc;
 
+use jose::keys::KeyPolicy;
 use secrecy::ExposeSecret;
 
 use crate::{
     AuthorizerConfig, AuthzError, BuildError, EntraTokenVerifier, Policy, PolicyKind, Subject, bearer,
     decisions::DecisionCache,
     entra,
-    jwks::{KeyPolicy, KeyStore},
-    jwt::{self, Clock, JwtPolicy},
+    jwt::{self, Clock, JwtPolicy, KeyStore},
     webhook,
 };
 
@@ -39,12 +39,13 @@ impl Authorizer {
         let http = config.http_client()?;
         let key_policy = KeyPolicy {
             timeout: config.jwks_timeout,
-            cooldown: config.jwks_refresh_cooldown,
-            refresh_interval: config.jwks_refresh_interval,
             key_ttl: config.jwks_key_ttl,
+            refresh_cooldown: config.jwks_refresh_cooldown,
+            refresh_interval: Some(config.jwks_refresh_interval),
+            max_sets: Some(config.key_set_capacity),
         };
         Ok(Self {
-            keys: KeyStore::new(http.clone(), key_policy, config.key_set_capacity),
+            keys: KeyStore::new(http.clone(), key_policy),
             decisions: DecisionCache::new(config.decision_cache_capacity),
             clock: Clock { leeway: config.leeway, max_lifetime: config.max_token_lifetime },
             http,
@@ -119,6 +120,7 @@ impl Authorizer {
     /// deleted or its policy changes.
     pub fn forget_tenant(&self, tenant: &str) {
         self.decisions.forget_tenant(tenant);
-        self.keys.forget_tenant(tenant);
+        let tenant = tenant.to_owned();
+        self.keys.forget(move |set| set.tenant == tenant);
     }
 }

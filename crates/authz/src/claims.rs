@@ -4,7 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use jose::json::JsonObject;
+use jose::{
+    json::JsonObject,
+    lifetime::{CountedFrom, Lifetime, LifetimeRules, numeric_date, required_date},
+};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -67,28 +70,18 @@ fn check_issuer_and_audience(claims: &JsonObject, rules: &Rules<'_>) -> Result<(
 /// `leeway` of the clock counts as valid. The lifetime, from `nbf` (else `iat`, else now) to `exp`,
 /// is bounded: a long-lived bearer token is refused rather than trusted for days.
 fn check_lifetime(claims: &JsonObject, rules: &Rules<'_>) -> Result<(), Check> {
-    let exp = numeric_date(claims, "exp")?.ok_or_else(|| Check::MissingClaim("exp".into()))?;
-    let nbf = numeric_date(claims, "nbf")?;
-    let iat = numeric_date(claims, "iat")?;
-    if rules.now > exp.saturating_add(rules.leeway) {
-        return Err(Check::Expired);
-    }
-    let future = |at: Option<i64>| at.is_some_and(|at| at > rules.now.saturating_add(rules.leeway));
-    if future(nbf) || future(iat) {
-        return Err(Check::NotYetValid);
-    }
-    let start = nbf.or(iat).unwrap_or(rules.now).min(rules.now);
-    if exp.saturating_sub(start) > rules.max_lifetime {
-        return Err(Check::LifetimeTooLong);
-    }
-    Ok(())
-}
-
-/// Seconds since the epoch; RFC 7519 allows fractions, which are truncated.
-fn numeric_date(claims: &JsonObject, name: &str) -> Result<Option<i64>, Check> {
-    let Some(value) = claims.get(name) else { return Ok(None) };
-    let seconds = value.as_i64().or_else(|| value.as_f64().filter(|f| f.is_finite()).map(|f| f as i64));
-    seconds.map(Some).ok_or_else(|| Check::BadClaim(name.to_owned()))
+    let expires_at = required_date(claims, "exp")?;
+    let window = Lifetime {
+        not_before: numeric_date(claims, "nbf")?,
+        issued_at: numeric_date(claims, "iat")?,
+        expires_at,
+    };
+    let clock = LifetimeRules {
+        leeway: rules.leeway,
+        max_lifetime: rules.max_lifetime,
+        counted_from: CountedFrom::StartOrNowWhicheverIsEarlier,
+    };
+    window.check(rules.now, &clock)
 }
 
 /// The claim is the string, or an array holding it; numbers and booleans never match.

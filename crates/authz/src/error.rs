@@ -2,6 +2,8 @@
 //! the variant); `Display` is the problem's `detail` in plain words and never contains a token, a
 //! secret, a claim value or a URL.
 
+use jose::keys::KeyError;
+
 /// A refused or undecidable authorization.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthzError {
@@ -30,39 +32,9 @@ pub enum AuthzError {
     KeysUnavailable,
 }
 
-/// The check of B that failed; the text completes "authorization …".
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Check {
-    #[error("token is malformed: {0}")]
-    Malformed(&'static str),
-    #[error("token header not accepted: {0}")]
-    Header(&'static str),
-    #[error("signing algorithm not accepted")]
-    Algorithm,
-    #[error("token signed with an unknown key")]
-    UnknownKey,
-    #[error("signing key not accepted: {0}")]
-    Key(&'static str),
-    #[error("token signature is invalid")]
-    Signature,
-    #[error("issuer not accepted")]
-    Issuer,
-    #[error("audience not accepted")]
-    Audience,
-    #[error("token expired")]
-    Expired,
-    #[error("token not yet valid")]
-    NotYetValid,
-    #[error("token lifetime too long")]
-    LifetimeTooLong,
-    /// The claim's name (from the policy, never from the token).
-    #[error("token lacks claim {0}")]
-    MissingClaim(String),
-    #[error("claim {0} is malformed")]
-    BadClaim(String),
-    #[error("claim {0} does not have the required value")]
-    ClaimMismatch(String),
-}
+/// The check of B that failed: jose's refusal, with claims named by the tenant's policy. The text
+/// completes "authorization …"; [`reason`](jose::Refusal::reason) is its label.
+pub type Check = jose::Refusal<String>;
 
 /// Why the webhook gave no answer; kept for logs, never shown to the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,23 +82,13 @@ impl AuthzError {
     }
 }
 
-impl Check {
-    pub fn reason(&self) -> &'static str {
-        match self {
-            Self::Malformed(_) => "malformed",
-            Self::Header(_) => "header",
-            Self::Algorithm => "algorithm",
-            Self::UnknownKey => "unknown_key",
-            Self::Key(_) => "key",
-            Self::Signature => "signature",
-            Self::Issuer => "issuer",
-            Self::Audience => "audience",
-            Self::Expired => "expired",
-            Self::NotYetValid => "not_yet_valid",
-            Self::LifetimeTooLong => "lifetime",
-            Self::MissingClaim(_) => "missing_claim",
-            Self::BadClaim(_) => "bad_claim",
-            Self::ClaimMismatch(_) => "claim_mismatch",
+impl From<KeyError> for AuthzError {
+    fn from(error: KeyError) -> Self {
+        match error {
+            KeyError::Refused(why) => Check::Key(why).into(),
+            // The set was read within the cool-down and no longer lists the key.
+            KeyError::Unknown | KeyError::AgedOut => Check::UnknownKey.into(),
+            KeyError::Unavailable => Self::KeysUnavailable,
         }
     }
 }

@@ -3,19 +3,15 @@
 //! at most a key id (key material, URLs and critical extensions in a header are never honoured).
 
 use jose::{
-    base64url, compact,
-    json::{self, JsonObject},
-    jwk::is_opaque_kid,
+    compact,
+    header::{self, HeaderRules, Kid, Typ},
+    json::JsonObject,
 };
-use serde_json::Value;
 
 use crate::Check;
 
-/// Header parameters that carry key material, indirection or processing rules we never honour.
-const FORBIDDEN_HEADER: &[&str] = &["jku", "x5u", "jwk", "x5c", "crit", "cty", "zip", "enc"];
-
-/// `typ` values a vendor token may declare (RFC 7519 and RFC 9068 access tokens), ignoring case.
-const ACCEPTED_TYP: &[&str] = &["JWT", "at+jwt", "application/at+jwt"];
+/// What a member named twice is called, in the header or the claims.
+const TWICE: &str = "a member appears twice";
 
 /// A token split and decoded, not yet verified.
 #[derive(Debug)]
@@ -28,59 +24,30 @@ pub struct Jws<'a> {
     pub signature: &'a str,
 }
 
-pub fn decode_segment(segment: &str) -> Result<Vec<u8>, Check> {
-    base64url::decode(segment).map_err(|_| Check::Malformed("not canonical base64url"))
-}
-
-/// Parses `token`, whose header must name `alg` (the policy's algorithm, never the token's choice).
+/// Parses `token`, whose header must name `alg` (the policy's algorithm, never the token's choice);
+/// `typ`, when present, is a JWT or access-token type, and the kid is optional but opaque.
 pub fn parse<'a>(token: &'a str, alg: &str) -> Result<Jws<'a>, Check> {
+    let rules = HeaderRules { algorithm: alg, typ: Typ::JwtOrAccessToken, kid: Kid::Optional };
     let compact = compact::split(token).map_err(Check::Malformed)?;
-    let header = object(&decode_segment(compact.header)?)?;
-    check_header(&header, alg)?;
+    let header = header::object(&decode_segment(compact.header)?, TWICE)?;
+    let kid = header::check(&header, &rules)?.map(str::to_owned);
     if compact.signature.is_empty() {
         return Err(Check::Signature);
     }
     decode_segment(compact.signature)?;
-    let claims = object(&decode_segment(compact.payload)?)?;
-    let kid = header.get("kid").and_then(Value::as_str).map(str::to_owned);
+    let claims = header::object(&decode_segment(compact.payload)?, TWICE)?;
     Ok(Jws { kid, claims, signing_input: compact.signing_input, signature: compact.signature })
 }
 
-fn check_header(header: &JsonObject, alg: &str) -> Result<(), Check> {
-    for forbidden in FORBIDDEN_HEADER {
-        if header.contains_key(*forbidden) {
-            return Err(Check::Header(match *forbidden {
-                "crit" => "critical extensions are not accepted",
-                "cty" | "zip" | "enc" => "nested or compressed tokens are not accepted",
-                _ => "key material in the header is not accepted",
-            }));
-        }
-    }
-    match header.get("alg") {
-        Some(Value::String(named)) if named == alg => {}
-        _ => return Err(Check::Algorithm),
-    }
-    match header.get("typ") {
-        None => {}
-        Some(Value::String(typ)) if ACCEPTED_TYP.iter().any(|t| t.eq_ignore_ascii_case(typ)) => {}
-        Some(_) => return Err(Check::Header("typ is not a JWT type")),
-    }
-    match header.get("kid") {
-        None => Ok(()),
-        Some(Value::String(kid)) if is_opaque_kid(kid) => Ok(()),
-        Some(_) => Err(Check::Header("kid is not an opaque key id")),
-    }
-}
-
-fn object(bytes: &[u8]) -> Result<JsonObject, Check> {
-    json::object(bytes).map_err(|error| match error {
-        json::NotAnObject::Duplicate => Check::Malformed("a member appears twice"),
-        json::NotAnObject::Invalid => Check::Malformed("not a JSON object"),
-    })
+/// A segment's bytes, if it is canonical base64url.
+pub fn decode_segment(segment: &str) -> Result<Vec<u8>, Check> {
+    header::decode_segment(segment)
 }
 
 #[cfg(test)]
 mod tests {
+    use jose::base64url;
+
     use super::*;
 
     fn b64(json: &str) -> String {

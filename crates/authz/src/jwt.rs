@@ -5,16 +5,33 @@
 use std::{collections::BTreeMap, time::Duration};
 
 use hmac::{Hmac, Mac};
+use jose::{header::required_kid, keys::KeySetId};
 use jsonwebtoken::Algorithm;
 use secrecy::ExposeSecret;
 use serde_json::Value;
 use sha2::Sha256;
+use url::Url;
 
 use crate::{
     AuthzError, Check, DEFAULT_USER_CLAIM, JwtKey, Subject, claims,
-    jwks::KeyStore,
     jws::{self, Jws, decode_segment},
 };
+
+/// The signing keys of `jwt` policies, one set per tenant and key-set URL: one tenant's flood of
+/// unknown kids never spends another tenant's fetches, and a tenant's sets can be forgotten.
+pub type KeyStore = jose::keys::KeyStore<TenantKeySet>;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TenantKeySet {
+    pub tenant: String,
+    pub url: Url,
+}
+
+impl KeySetId for TenantKeySet {
+    fn url(&self) -> &Url {
+        &self.url
+    }
+}
 
 /// RFC 7518 section 3.2: an HS256 key must be at least as long as the hash.
 const MIN_HS256_SECRET_BYTES: usize = 32;
@@ -47,10 +64,11 @@ pub async fn check(
             let jws = jws::parse(token, "RS256")?;
             // Before any key lookup, so foreign tokens cannot make us fetch the vendor's key set.
             refuse_foreign_issuer(&jws, policy.issuer)?;
-            let kid = jws.kid.as_deref().ok_or(Check::Header("kid is missing"))?;
-            let key = keys.key(&subject.tenant, url, kid).await?;
+            let kid = required_kid::<String>(jws.kid.as_deref())?;
+            let set = TenantKeySet { tenant: subject.tenant.clone(), url: url.clone() };
+            let key = keys.key(&set, kid, |_| {}).await?;
             let message = jws.signing_input.as_bytes();
-            match jsonwebtoken::crypto::verify(jws.signature, message, &key, Algorithm::RS256) {
+            match jsonwebtoken::crypto::verify(jws.signature, message, &key.key, Algorithm::RS256) {
                 Ok(true) => jws,
                 Ok(false) | Err(_) => return Err(Check::Signature.into()),
             }

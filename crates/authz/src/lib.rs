@@ -14,6 +14,9 @@
 //! | `jwt` | required | strict compact JWS; RS256 from a JWKS URL or HS256 with a shared secret, as the policy says |
 //! | `webhook` | required | the vendor's HTTP service, answer cached per user and B |
 //!
+//! This crate holds the B policies only: the JWT core of the `jwt` policy (header rules, the key
+//! store, the bounded fetch, the lifetime check and the refusal its [`Check`] is) is `jose`'s.
+//!
 //! B is required for `webhook` policies too: the API promises B is absent only under `none`, and a
 //! vendor service that forgot to look at B must not silently turn the policy into "any signed-in user".
 //!
@@ -49,8 +52,6 @@ mod config;
 mod decisions;
 mod entra;
 mod error;
-mod fetch;
-mod jwks;
 mod jws;
 mod jwt;
 mod policy;

@@ -5,13 +5,14 @@
 use std::{fmt::Write as _, time::Duration};
 
 use hmac::{Hmac, Mac};
+use jose::fetch::{FetchError, read_bounded};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::Sha256;
 use url::Url;
 use uuid::Uuid;
 
-use crate::{ServiceFailure, Subject, fetch::bounded_body};
+use crate::{ServiceFailure, Subject};
 
 /// A decision is one small JSON object; anything far larger is not one.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -61,13 +62,13 @@ async fn exchange(http: &reqwest::Client, call: &Call<'_>) -> Result<bool, Servi
         .header(SIGNATURE_HEADER, signature(call.secret, &timestamp, &body)?)
         .header(AUTHORIZATION_HEADER, format!("Bearer {}", call.bearer))
         .body(body);
-    let response = request.send().await.map_err(|e| transport(&e))?;
+    let mut response = request.send().await.map_err(|e| transport(&e))?;
     if response.status() != reqwest::StatusCode::OK {
         return Err(ServiceFailure::Status(response.status().as_u16()));
     }
-    let body = bounded_body(response, MAX_ANSWER_BYTES).await.map_err(|error| match error {
-        crate::fetch::BodyError::Transport(error) => transport(&error),
-        crate::fetch::BodyError::TooLarge(_) => ServiceFailure::Malformed,
+    let body = read_bounded(&mut response, MAX_ANSWER_BYTES).await.map_err(|error| match error {
+        FetchError::Transport(error) => transport(&error),
+        FetchError::TooLarge(_) | FetchError::Status(_) | FetchError::Json(_) => ServiceFailure::Malformed,
     })?;
     read_answer(&body)
 }

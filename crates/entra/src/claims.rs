@@ -1,7 +1,10 @@
 //! The claim rules of an Entra access token, checked after its signature: version and issuer form,
 //! audience, lifetime, scopes, and the bindings to the claimed user, app and tenant.
 
-use jose::json::JsonObject;
+use jose::{
+    json::JsonObject,
+    lifetime::{self, CountedFrom, LifetimeRules, required_date},
+};
 use uuid::Uuid;
 
 use crate::Rejection;
@@ -47,12 +50,8 @@ pub fn guid(claims: &JsonObject, name: &'static str) -> Result<Uuid, Rejection> 
     Uuid::try_parse(value).map_err(|_| Rejection::BadClaim(name))
 }
 
-fn seconds(claims: &JsonObject, name: &'static str) -> Result<i64, Rejection> {
-    let value = claims.get(name).ok_or(Rejection::MissingClaim(name))?;
-    value.as_i64().or_else(|| value.as_f64().map(|f| f as i64)).ok_or(Rejection::BadClaim(name))
-}
-
-/// The time window of a token, checked with a leeway and a maximum lifetime.
+/// The time window of a token, checked with a leeway and a maximum lifetime. Entra's rule: `nbf` and
+/// `exp` are required and the lifetime is `exp - nbf` (`iat` is the authentication time, not read).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lifetime {
     pub not_before: i64,
@@ -61,20 +60,17 @@ pub struct Lifetime {
 
 impl Lifetime {
     pub fn from_claims(claims: &JsonObject) -> Result<Self, Rejection> {
-        Ok(Self { not_before: seconds(claims, "nbf")?, expires_at: seconds(claims, "exp")? })
+        Ok(Self { not_before: required_date(claims, "nbf")?, expires_at: required_date(claims, "exp")? })
     }
 
     pub fn check(&self, now: i64, leeway: i64, max_lifetime: i64) -> Result<(), Rejection> {
-        if now > self.expires_at.saturating_add(leeway) {
-            return Err(Rejection::Expired);
-        }
-        if now < self.not_before.saturating_sub(leeway) {
-            return Err(Rejection::NotYetValid);
-        }
-        if self.expires_at.saturating_sub(self.not_before) > max_lifetime {
-            return Err(Rejection::LifetimeTooLong);
-        }
-        Ok(())
+        let window = lifetime::Lifetime {
+            not_before: Some(self.not_before),
+            issued_at: None,
+            expires_at: self.expires_at,
+        };
+        let rules = LifetimeRules { leeway, max_lifetime, counted_from: CountedFrom::Start };
+        Ok(window.check::<&str>(now, &rules)?)
     }
 }
 

@@ -1,36 +1,43 @@
 //! Why a token was refused. Each reason maps to one stable API code; the detail says which check
-//! failed in plain words and never echoes the token.
+//! failed in plain words and never echoes the token. The refusals every JWT validator shares (form,
+//! header, key, signature, issuer, audience, lifetime, claims) take their words and labels from
+//! [`jose::Refusal`]; the rest are Entra's own.
+
+use jose::Refusal;
+
+/// jose's refusals, with claims named as Entra's are.
+type Shared = Refusal<&'static str>;
 
 /// A refused token, or a validation that could not be completed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Rejection {
-    #[error("token is malformed: {0}")]
+    #[error("{}", Shared::Malformed(*.0))]
     Malformed(&'static str),
-    #[error("token header not accepted: {0}")]
+    #[error("{}", Shared::Header(*.0))]
     Header(&'static str),
-    #[error("signing algorithm not accepted")]
+    #[error("{}", Shared::Algorithm)]
     Algorithm,
-    #[error("token signed with an unknown key")]
+    #[error("{}", Shared::UnknownKey)]
     UnknownKey,
-    #[error("signing key not accepted: {0}")]
+    #[error("{}", Shared::Key(*.0))]
     Key(&'static str),
-    #[error("token signature is invalid")]
+    #[error("{}", Shared::Signature)]
     Signature,
     #[error("token version not accepted")]
     Version,
-    #[error("issuer not accepted")]
+    #[error("{}", Shared::Issuer)]
     Issuer,
-    #[error("audience not accepted")]
+    #[error("{}", Shared::Audience)]
     Audience,
-    #[error("token expired")]
+    #[error("{}", Shared::Expired)]
     Expired,
-    #[error("token not yet valid")]
+    #[error("{}", Shared::NotYetValid)]
     NotYetValid,
-    #[error("token lifetime too long")]
+    #[error("{}", Shared::LifetimeTooLong)]
     LifetimeTooLong,
-    #[error("token lacks claim {0}")]
+    #[error("{}", Shared::MissingClaim(*.0))]
     MissingClaim(&'static str),
-    #[error("claim {0} is malformed")]
+    #[error("{}", Shared::BadClaim(*.0))]
     BadClaim(&'static str),
     #[error("token lacks a required scope")]
     Scope,
@@ -67,23 +74,10 @@ impl Rejection {
         }
     }
 
-    /// A short, bounded label for logs and metrics.
+    /// A short, bounded label for logs and metrics: jose's for the refusals it shares, else Entra's.
     pub fn reason(&self) -> &'static str {
         match self {
-            Self::Malformed(_) => "malformed",
-            Self::Header(_) => "header",
-            Self::Algorithm => "algorithm",
-            Self::UnknownKey => "unknown_key",
-            Self::Key(_) => "key",
-            Self::Signature => "signature",
             Self::Version => "version",
-            Self::Issuer => "issuer",
-            Self::Audience => "audience",
-            Self::Expired => "expired",
-            Self::NotYetValid => "not_yet_valid",
-            Self::LifetimeTooLong => "lifetime",
-            Self::MissingClaim(_) => "missing_claim",
-            Self::BadClaim(_) => "bad_claim",
             Self::Scope => "scope",
             Self::AppOnly => "app_only",
             Self::UserMismatch => "user_mismatch",
@@ -93,6 +87,84 @@ impl Rejection {
             Self::ConsumerTenant => "consumer_tenant",
             Self::KeysUnavailable => "keys_unavailable",
             Self::GuestAccount => "guest_account",
+            Self::Malformed(why) => Shared::Malformed(why).reason(),
+            Self::Header(why) => Shared::Header(why).reason(),
+            Self::Algorithm => Shared::Algorithm.reason(),
+            Self::UnknownKey => Shared::UnknownKey.reason(),
+            Self::Key(why) => Shared::Key(why).reason(),
+            Self::Signature => Shared::Signature.reason(),
+            Self::Issuer => Shared::Issuer.reason(),
+            Self::Audience => Shared::Audience.reason(),
+            Self::Expired => Shared::Expired.reason(),
+            Self::NotYetValid => Shared::NotYetValid.reason(),
+            Self::LifetimeTooLong => Shared::LifetimeTooLong.reason(),
+            Self::MissingClaim(name) => Shared::MissingClaim(name).reason(),
+            Self::BadClaim(name) => Shared::BadClaim(name).reason(),
         }
+    }
+}
+
+impl From<Shared> for Rejection {
+    fn from(refusal: Shared) -> Self {
+        match refusal {
+            Shared::Malformed(why) => Self::Malformed(why),
+            Shared::Header(why) => Self::Header(why),
+            Shared::Algorithm => Self::Algorithm,
+            Shared::UnknownKey => Self::UnknownKey,
+            Shared::Key(why) => Self::Key(why),
+            Shared::Signature => Self::Signature,
+            Shared::Issuer => Self::Issuer,
+            Shared::Audience => Self::Audience,
+            Shared::Expired => Self::Expired,
+            Shared::NotYetValid => Self::NotYetValid,
+            Shared::LifetimeTooLong => Self::LifetimeTooLong,
+            Shared::MissingClaim(name) => Self::MissingClaim(name),
+            // Entra's rules never ask jose for a claim's value, so a mismatch is a malformed claim.
+            Shared::BadClaim(name) | Shared::ClaimMismatch(name) => Self::BadClaim(name),
+        }
+    }
+}
+
+impl From<jose::keys::KeyError> for Rejection {
+    fn from(error: jose::keys::KeyError) -> Self {
+        match error {
+            jose::keys::KeyError::Refused(why) => Self::Key(why),
+            jose::keys::KeyError::Unknown => Self::UnknownKey,
+            // A key past its TTL is never called unknown: we cannot say the token is bad.
+            jose::keys::KeyError::AgedOut | jose::keys::KeyError::Unavailable => Self::KeysUnavailable,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_refusals_keep_joses_words_and_labels_both_ways() {
+        let shared = [
+            Shared::Malformed("not three segments"),
+            Shared::Header("kid is missing"),
+            Shared::Algorithm,
+            Shared::Key("RSA key shorter than 2048 bits"),
+            Shared::Expired,
+            Shared::LifetimeTooLong,
+            Shared::MissingClaim("nbf"),
+            Shared::BadClaim("exp"),
+        ];
+        for refusal in shared {
+            let rejection = Rejection::from(refusal.clone());
+            assert_eq!(rejection.to_string(), refusal.to_string());
+            assert_eq!(rejection.reason(), refusal.reason());
+            assert_eq!(rejection.code(), "invalid_token");
+        }
+    }
+
+    #[test]
+    fn entras_own_rejections_have_their_own_words_labels_and_codes() {
+        assert_eq!(Rejection::GuestAccount.to_string(), "guest accounts are not accepted");
+        assert_eq!(Rejection::GuestAccount.reason(), "guest_account");
+        assert_eq!(Rejection::GuestAccount.code(), "tenant_not_allowed");
+        assert_eq!(Rejection::KeysUnavailable.code(), "upstream_unavailable");
     }
 }

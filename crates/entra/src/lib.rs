@@ -1,12 +1,12 @@
 //! Validation of Microsoft Entra access tokens, at least as strict as Microsoft's own validators:
 //! compact RS256 JWS only, keys from the authority's own metadata, issuers from that metadata with the
 //! token's tenant filled in, v1 and v2 rules never mixed, and every binding (user, app, tenant) checked.
+//! This crate holds Entra's rules only; the JWT core (header rules, the key store, the bounded fetch,
+//! the lifetime check and the shared refusals) is `jose`'s.
 
 mod claims;
 mod error;
-mod fetch;
 mod jws;
-mod keys;
 mod metadata;
 pub mod observe;
 mod validator;

@@ -11,12 +11,12 @@ use std::{
     time::{Duration, Instant},
 };
 
+use jose::fetch::{self, FetchError};
 use serde::Deserialize;
 use url::Url;
 
 use crate::{
     Rejection,
-    fetch::{self, FetchError},
     observe::{FetchEvent, FetchKind, Observer},
 };
 

@@ -5,7 +5,10 @@
 
 use std::{sync::Arc, time::Duration};
 
-use jose::json::JsonObject;
+use jose::{
+    json::JsonObject,
+    keys::{KeyPolicy, KeyStore},
+};
 use jsonwebtoken::Algorithm;
 use moka::sync::Cache;
 use sha2::{Digest, Sha256};
@@ -16,9 +19,8 @@ use crate::{
     Rejection,
     claims::{self, Lifetime, TokenVersion},
     jws,
-    keys::{KeyPolicy, KeyStore},
     metadata::{MetadataCache, MetadataPolicy},
-    observe::Observer,
+    observe::{FetchEvent, FetchKind, Observer},
 };
 
 /// The Microsoft personal-accounts tenant; the Teams exchange does not serve it.
@@ -134,7 +136,7 @@ struct Verified {
 pub struct Validator {
     config: ValidatorConfig,
     metadata: MetadataCache,
-    keys: KeyStore,
+    keys: KeyStore<Url>,
     verified: Cache<[u8; 32], Arc<Verified>>,
 }
 
@@ -149,6 +151,8 @@ impl Validator {
             timeout: config.http_timeout,
             key_ttl: config.key_ttl,
             refresh_cooldown: config.refresh_cooldown,
+            refresh_interval: None,
+            max_sets: None,
         };
         Ok(Self {
             metadata: MetadataCache::new(
@@ -163,7 +167,7 @@ impl Validator {
                 },
                 config.observer.clone(),
             ),
-            keys: KeyStore::new(http, policy, config.observer.clone()),
+            keys: KeyStore::new(http, policy),
             verified: Cache::builder()
                 .max_capacity(config.verified_cache_capacity)
                 .time_to_live(Duration::from_secs(3600))
@@ -209,7 +213,9 @@ impl Validator {
     ) -> Result<Verified, Rejection> {
         let metadata_url = self.metadata_url(segment, version)?;
         let metadata = self.metadata.get(&metadata_url, segment).await?;
-        let key = self.keys.key(&metadata.jwks_uri, &jws.kid, segment).await?;
+        let observer = &self.config.observer;
+        let heard = |ok| observer(FetchEvent { authority: segment, kind: FetchKind::Keys, ok });
+        let key = self.keys.key(&metadata.jwks_uri, &jws.kid, heard).await?;
         let valid = jsonwebtoken::crypto::verify(
             jws.signature,
             jws.signing_input.as_bytes(),
@@ -313,7 +319,10 @@ impl Validator {
         let host = self.config.authority_host.clone();
         let authority_of = move |url: &Url| authority_segment(&host, url);
         self.metadata.refresh_all(&authority_of).await;
-        self.keys.refresh_all(&authority_of).await;
+        let observer = &self.config.observer;
+        let heard =
+            |url: &Url, ok| observer(FetchEvent { authority: &authority_of(url), kind: FetchKind::Keys, ok });
+        self.keys.refresh_all(heard).await;
     }
 
     /// Ages of the signing keys in use, by authority and kid (for metrics).

@@ -1,10 +1,18 @@
-//! Strict building blocks for reading compact JWS tokens and RSA key sets, shared by the Entra
-//! validator (`entra`) and the authorization policies (`authz`). What a token may carry (its algorithm,
-//! header members and claims) and how keys are cached stay with each caller, as do its error types:
-//! each maps the small errors returned here into its own, in its own words. This crate depends on no
-//! other crate of the workspace.
+//! The JWT core shared by the Entra validator (`entra`), the authorization policies (`authz`) and
+//! any later use of JWTs: strict base64url, compact serialization and JSON objects, RSA JWKs, the
+//! header rules, the lifetime check, a key store per key-set URL, one bounded HTTP fetch (also used
+//! by `acs`) and the refusal every validator's reasons come from. What is particular to an issuer
+//! (Entra's versions, tenants and scopes) or to a tenant's policy stays with its crate. This crate
+//! depends on no other crate of the workspace.
 
 pub mod base64url;
 pub mod compact;
+pub mod fetch;
+pub mod header;
 pub mod json;
 pub mod jwk;
+pub mod keys;
+pub mod lifetime;
+pub mod refusal;
+
+pub use refusal::Refusal;
