@@ -6,7 +6,7 @@
 //! port only when it is not the scheme's default (so `127.0.0.1:8091` for a local emulator, but
 //! `x.communication.azure.com` for `:443`), as `Uri.Authority` does in the .NET SDK.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use hmac::{Hmac, Mac};
@@ -44,7 +44,7 @@ impl HmacHeaders {
 ///
 /// `method` is the HTTP verb (upper-cased here); `key` is the decoded access key.
 pub fn sign(method: &str, url: &Url, body: &[u8], key: &[u8], now: SystemTime) -> HmacHeaders {
-    let date = httpdate::fmt_http_date(now);
+    let date = http_date(now);
     let content_sha256 = content_hash(body);
     let message = string_to_sign(
         &method.to_ascii_uppercase(),
@@ -56,6 +56,17 @@ pub fn sign(method: &str, url: &Url, body: &[u8], key: &[u8], now: SystemTime) -
     let signature = STANDARD.encode(hmac_sha256(key, message.as_bytes()));
     let authorization = format!("HMAC-SHA256 SignedHeaders={SIGNED_HEADERS}&Signature={signature}");
     HmacHeaders { date, content_sha256, authorization }
+}
+
+/// `x-ms-date` for `now`. HTTP dates run from 1970 to 9999 (httpdate panics outside them), so a clock
+/// outside that range signs the nearest date there is: ACS refuses it as stale, and nothing panics.
+fn http_date(now: SystemTime) -> String {
+    httpdate::fmt_http_date(now.clamp(UNIX_EPOCH, last_http_date()))
+}
+
+/// Fri, 31 Dec 9999 23:59:59 GMT.
+fn last_http_date() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(253_402_300_799)
 }
 
 /// base64(SHA-256(body)): the value of `x-ms-content-sha256`.
@@ -96,8 +107,6 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, UNIX_EPOCH};
-
     use super::*;
 
     // The vectors of reference section 3, produced by azure-communication-identity 1.5.0.
@@ -207,6 +216,23 @@ mod tests {
     #[test]
     fn a_url_without_a_query_signs_the_bare_path() {
         assert_eq!(path_and_query(&url("https://x.communication.azure.com/identities")), "/identities");
+    }
+
+    #[test]
+    fn a_clock_before_1970_signs_the_first_http_date_instead_of_panicking() {
+        let before_1970 = UNIX_EPOCH - Duration::from_secs(1);
+        let headers = sign("POST", &url(EXCHANGE_URL), b"{}", &KEY, before_1970);
+        assert_eq!(headers.date, "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(headers, sign("POST", &url(EXCHANGE_URL), b"{}", &KEY, UNIX_EPOCH));
+    }
+
+    #[test]
+    fn a_clock_past_the_year_9999_signs_the_last_http_date_instead_of_panicking() {
+        // Found by the acs_sign fuzz target: about 2.3 billion years after the epoch.
+        let far_future = UNIX_EPOCH + Duration::from_secs(0x0100_0000_6553_f100);
+        let headers = sign("POST", &url(EXCHANGE_URL), b"{}", &KEY, far_future);
+        assert_eq!(headers.date, "Fri, 31 Dec 9999 23:59:59 GMT");
+        assert_eq!(headers, sign("POST", &url(EXCHANGE_URL), b"{}", &KEY, last_http_date()));
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod request_context;
 mod routes;
 pub mod settings;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
 
 pub use startup::Application;

@@ -34,7 +34,7 @@ pub async fn request_context(
         .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
     req.extensions_mut().insert(RequestId(id.clone()));
     let _in_flight = req
-        .app_data::<actix_web::web::Data<crate::startup::AppState>>()
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
         .map(|state| InFlight::enter(&state.metrics));
     let span = tracing::info_span!(
         "request",

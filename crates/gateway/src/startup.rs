@@ -1,12 +1,15 @@
 //! `Application::build` wires settings into a running server on a bound listener (port 0 in tests).
 
-use std::{net::TcpListener, sync::Arc, time::Duration};
+use std::{
+    net::TcpListener,
+    sync::{Arc, atomic::AtomicBool},
+    time::Duration,
+};
 
 use actix_web::{App, HttpServer, ResponseError, dev::Server, middleware::from_fn, web};
 use anyhow::Context;
 use registry::{
     cache::{CacheConfig, CacheEvent, CacheObserver, TenantCache},
-    domain::Transport,
     health::{Budget, HealthConfig, RegistryHealth},
     tenants::TenantStore,
 };
@@ -21,26 +24,11 @@ use crate::{
     request_context::request_context,
     routes,
     settings::{DatabaseSettings, Settings},
+    state::AppState,
 };
 
 /// Request bodies are small JSON documents; anything larger is refused before it is read.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// What handlers share.
-pub struct AppState {
-    pub pool: PgPool,
-    /// Whether Postgres answers; every registry call goes through it.
-    pub registry: RegistryHealth,
-    pub tenants: TenantStore,
-    pub tenant_cache: TenantCache,
-    pub transport: Transport,
-    pub exchanger: Exchanger,
-    pub metrics: Arc<Metrics>,
-    pub stats: Arc<StatsRecorder>,
-    /// Whether `/readyz` has found Postgres migrated once: such a replica stays in rotation while
-    /// Postgres is unreachable.
-    pub was_ready: std::sync::atomic::AtomicBool,
-}
 
 pub struct Application {
     port: u16,
@@ -99,7 +87,7 @@ impl Application {
             exchanger,
             metrics,
             stats,
-            was_ready: std::sync::atomic::AtomicBool::new(false),
+            was_ready: AtomicBool::new(false),
         });
         let background = vec![
             spawn_stats_flush(state.clone(), settings.stats_flush_interval),

@@ -8,11 +8,14 @@ use super::{PostgresServer, SHORT_COMMAND, output_text, run};
 impl PostgresServer {
     /// Stops every process of the cluster: the postmaster first, then the children it has once it
     /// can start no more (a backend forked meanwhile would otherwise keep answering).
+    /// Returns once every one of them is seen stopped (a signal sent is not yet a process stopped).
     pub async fn freeze(&self) -> anyhow::Result<()> {
         let pids = self.process_ids()?;
         signal("-STOP", &pids[..1]).await?;
+        wait_stopped(&pids[..1]).await?;
         let pids = self.process_ids()?;
-        signal("-STOP", &pids[1..]).await
+        signal("-STOP", &pids[1..]).await?;
+        wait_stopped(&pids[1..]).await
     }
 
     /// Lets a frozen cluster run again (its children first, then the postmaster).
@@ -40,6 +43,22 @@ impl PostgresServer {
         }
         Ok(pids)
     }
+}
+
+/// Polls `/proc/<pid>/stat` until each process is in state `T` (stopped) or gone.
+async fn wait_stopped(pids: &[String]) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + SHORT_COMMAND;
+    for pid in pids {
+        while let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next());
+            if matches!(state, Some("T" | "t" | "Z" | "X")) {
+                break;
+            }
+            anyhow::ensure!(tokio::time::Instant::now() < deadline, "process {pid} did not stop");
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+    Ok(())
 }
 
 async fn signal(signal: &str, pids: &[String]) -> anyhow::Result<()> {

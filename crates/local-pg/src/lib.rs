@@ -1,4 +1,5 @@
-//! A real Postgres for integration tests and the devstack.
+//! A real Postgres for integration tests and the devstack. Never a dependency of the production
+//! binary: a dev-dependency of the crates whose tests need Postgres, a dependency of `devstack`.
 //!
 //! [`PostgresServer::for_tests`] finds one (`DATABASE_URL`, a server on 127.0.0.1:5432, or a private
 //! cluster shared by all test processes of this user); [`PostgresServer::start_private`] runs a private
@@ -336,10 +337,6 @@ fn free_port() -> Result<u16, LocalPgError> {
     Ok(listener.local_addr().map_err(io_error("cannot find a free TCP port"))?.port())
 }
 
-/// Takes the cluster directory's lock, so one process at a time initialises or starts it (cargo
-/// nextest runs every test in its own process). The OS releases it when the file is closed.
-// File::try_lock is stable since Rust 1.89, newer than the workspace's declared rust-version (1.85).
-#[allow(clippy::incompatible_msrv)]
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,8 @@ use tokio::process::Command;
 
 use super::{LOCK_TIMEOUT, LocalPgError, SHORT_COMMAND, io_error};
 
+/// Takes the cluster directory's lock, so one process at a time initialises or starts it (cargo
+/// nextest runs every test in its own process). The OS releases it when the file is closed.
 pub(super) async fn lock(dir: &Path) -> Result<std::fs::File, LocalPgError> {
     let path = dir.join("lock");
     let file = std::fs::OpenOptions::new()

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use registry::local_pg::PostgresServer;
+use local_pg::PostgresServer;
 use sqlx::{Connection, PgConnection};
 
 async fn answers(url: &str) -> bool {

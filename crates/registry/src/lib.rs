@@ -13,9 +13,5 @@ pub mod replicas;
 pub mod sealing;
 pub mod stats;
 pub mod tenants;
-pub mod view;
-
-#[cfg(feature = "local-postgres")]
-pub mod local_pg;
 
 pub use error::RegistryError;

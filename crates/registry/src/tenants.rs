@@ -1,6 +1,7 @@
 //! The tenant repository. Every function starts from the tenant (its slug); every change runs in one
 //! transaction with its audit event and a `NOTIFY` that tells every replica to drop its cached copy.
 
+mod document;
 mod row;
 
 use std::sync::Arc;
@@ -8,10 +9,11 @@ use std::sync::Arc;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::{PgConnection, PgPool, types::Json};
 use uuid::Uuid;
 
+pub use self::document::audit_document;
 use self::row::{StoredAcsCredential, TenantRow};
 use crate::{
     RegistryError,
@@ -22,7 +24,6 @@ use crate::{
     },
     health::{Budget, RegistryHealth},
     sealing::{Keyring, SealContext, SealError, StoredSecret},
-    view::TenantView,
 };
 
 /// The `NOTIFY` channel for tenant changes; the payload is the slug, or `*` for "everything".
@@ -139,7 +140,7 @@ impl TenantStore {
                 let mut tenants = rows.into_iter().map(Tenant::try_from).collect::<Result<Vec<_>, _>>()?;
                 let next = if tenants.len() > limit as usize {
                     tenants.truncate(limit as usize);
-                    tenants.last().map(|t| ListCursor { created_at: t.created_at, id: t.id.0 })
+                    tenants.last().map(|t| ListCursor { created_at: t.created_at, id: t.id.as_uuid() })
                 } else {
                     None
                 };
@@ -202,7 +203,7 @@ impl TenantStore {
             .guard(Budget::Request, async move {
             let mut tx = self.pool.begin().await?;
             let before = lock(&mut tx, slug, expected_version).await?;
-            let authorization = self.seal_policy(before.id.0, changes.authorization)?;
+            let authorization = self.seal_policy(before.id.as_uuid(), changes.authorization)?;
             let (authority, tenant_id, allowed_tenants) = row::authority_columns(changes.entra.authority());
             let proposed = Tenant {
                 display_name: changes.display_name.clone(),
@@ -224,7 +225,7 @@ impl TenantStore {
                  RETURNING ",
                 columns!()
             ))
-            .bind(before.id.0)
+            .bind(before.id.as_uuid())
             .bind(changes.display_name.as_str())
             .bind(changes.status.as_str())
             .bind(authority)
@@ -256,7 +257,7 @@ impl TenantStore {
             .guard(Budget::Request, async move {
                 let mut tx = self.pool.begin().await?;
                 let before = lock(&mut tx, slug, expected_version).await?;
-                let acs = self.seal_acs(before.id.0, acs)?;
+                let acs = self.seal_acs(before.id.as_uuid(), acs)?;
                 let row: TenantRow = sqlx::query_as(concat!(
                     "UPDATE tenants SET acs_endpoint = $2, acs_credential = $3, acs_key_fingerprint = $4,
                     updated_at = now(), version = version + 1
@@ -264,7 +265,7 @@ impl TenantStore {
                  RETURNING ",
                     columns!()
                 ))
-                .bind(before.id.0)
+                .bind(before.id.as_uuid())
                 .bind(acs.endpoint.as_str())
                 .bind(Json(StoredAcsCredential::from(&acs.credential)))
                 .bind(acs.credential.fingerprint())
@@ -293,7 +294,10 @@ impl TenantStore {
             .guard(Budget::Request, async move {
                 let mut tx = self.pool.begin().await?;
                 let before = lock(&mut tx, slug, expected_version).await?;
-                sqlx::query("DELETE FROM tenants WHERE id = $1").bind(before.id.0).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM tenants WHERE id = $1")
+                    .bind(before.id.as_uuid())
+                    .execute(&mut *tx)
+                    .await?;
                 finish_change(&mut tx, &before, actor, Action::TenantDeleted, &[]).await?;
                 tx.commit().await?;
                 Ok(())
@@ -363,7 +367,7 @@ async fn finish_change(
     action: Action,
     changes: &[Change],
 ) -> Result<(), RegistryError> {
-    audit::record(conn, Some((tenant.id.0, &tenant.slug)), actor, action, changes).await?;
+    audit::record(conn, Some((tenant.id.as_uuid(), &tenant.slug)), actor, action, changes).await?;
     notify(conn, tenant.slug.as_str()).await
 }
 
@@ -371,17 +375,6 @@ async fn finish_change(
 async fn notify(conn: &mut PgConnection, payload: &str) -> Result<(), RegistryError> {
     sqlx::query("SELECT pg_notify($1, $2)").bind(CHANGES_CHANNEL).bind(payload).execute(conn).await?;
     Ok(())
-}
-
-/// The tenant's public view without the fields every write changes.
-fn audit_document(tenant: &Tenant) -> Value {
-    let mut doc = serde_json::to_value(TenantView::from(tenant)).unwrap_or(Value::Null);
-    if let Some(map) = doc.as_object_mut() {
-        for volatile in ["createdAt", "updatedAt", "version"] {
-            map.remove(volatile);
-        }
-    }
-    doc
 }
 
 fn limit_column(value: u32) -> i32 {

@@ -13,7 +13,7 @@ use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use registry::local_pg::LocalPgError;
+use local_pg::LocalPgError;
 
 pub use self::demo::read_env_file;
 use self::signals::StopSignal;

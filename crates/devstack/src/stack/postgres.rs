@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use registry::local_pg::PostgresServer;
+use local_pg::PostgresServer;
 use sqlx::{Connection, PgConnection};
 
 pub struct Database {

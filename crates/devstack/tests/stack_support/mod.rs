@@ -58,7 +58,7 @@ pub fn scratch_dir() -> Scratch {
 
 /// A fresh database on the tests' Postgres, so a stack needs no private cluster.
 pub async fn fresh_database_url() -> String {
-    registry::local_pg::PostgresServer::for_tests().await.unwrap().create_database().await.unwrap()
+    local_pg::PostgresServer::for_tests().await.unwrap().create_database().await.unwrap()
 }
 
 /// A stack on free ports with `--env-file DIR/env`, in the background.

@@ -168,7 +168,7 @@ impl Exchanger {
         if !tenant.acs.endpoint.is_https() && self.transport == Transport::HttpsOnly {
             return Err(ExchangeError::InsecureEndpoint);
         }
-        let key = cache::key(input.a1, tenant.id.0, app_id, a1.oid);
+        let key = cache::key(input.a1, tenant.id.as_uuid(), app_id, a1.oid);
         let (app_text, user_text) = (app_id.to_string(), a1.oid.to_string());
         let fetch = async {
             self.limiter.try_acquire_exchange(slug.as_str(), tenant.limits, a1.tid, a1.oid).map_err(

@@ -33,7 +33,7 @@ impl RuntimeCache {
     }
 
     pub fn get(&self, tenant: &Tenant) -> Result<Arc<TenantRuntime>, SealError> {
-        let key = (tenant.id.0, tenant.version);
+        let key = (tenant.id.as_uuid(), tenant.version);
         if let Some(runtime) = self.entries.get(&key) {
             return Ok(runtime);
         }
@@ -48,7 +48,7 @@ impl RuntimeCache {
         secret: &StoredSecret,
         purpose: &str,
     ) -> Result<SecretBox<Vec<u8>>, SealError> {
-        self.keyring.open(&secret.sealed, SealContext { tenant: tenant.id.0, purpose })
+        self.keyring.open(&secret.sealed, SealContext { tenant: tenant.id.as_uuid(), purpose })
     }
 
     fn build(&self, tenant: &Tenant) -> Result<TenantRuntime, SealError> {

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::{
     exchange::{ExchangeError, ExchangeInput, Exchanged},
     observability::{ExchangeRecord, UNKNOWN_TENANT, tenant_label},
-    startup::AppState,
+    state::AppState,
 };
 
 /// The exchange's 403 codes, as the OpenAPI description lists them.

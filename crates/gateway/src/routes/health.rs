@@ -5,7 +5,7 @@ use registry::{RegistryError, health::Budget, migrate::MigrateError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::{problem::Problem, startup::AppState};
+use crate::{problem::Problem, state::AppState};
 
 /// Probes have short timeouts of their own: answer before they give up, whatever the registry budget.
 const READY_WITHIN: Duration = Duration::from_secs(2);

@@ -1,6 +1,6 @@
 use actix_web::{HttpResponse, get, web};
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Prometheus text format; live gauges (replicas, key ages, breakers, registry) are read at scrape time.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]

@@ -99,7 +99,7 @@ fn a_config_file_with_an_unknown_key_exits_2() {
 
 #[tokio::test]
 async fn migrate_applies_once_and_then_reports_up_to_date() {
-    let url = registry::local_pg::PostgresServer::for_tests().await.unwrap().create_database().await.unwrap();
+    let url = local_pg::PostgresServer::for_tests().await.unwrap().create_database().await.unwrap();
     let first = gateway(&["migrate"], &[("DATABASE_URL", &url)]);
     assert!(first.status.success(), "{}", stderr(&first));
     assert!(
@@ -182,7 +182,7 @@ async fn admin_key_create_prints_a_key_that_opens_the_admin_api_and_a_serve_that
 
 #[tokio::test]
 async fn the_config_file_chooses_the_log_format() {
-    let url = registry::local_pg::PostgresServer::for_tests().await.unwrap().create_database().await.unwrap();
+    let url = local_pg::PostgresServer::for_tests().await.unwrap().create_database().await.unwrap();
     let file = std::env::temp_dir().join(format!("acsgw-{}.toml", uuid::Uuid::new_v4()));
     std::fs::write(&file, format!("database_url = \"{url}\"\nlog_format = \"pretty\"\n")).unwrap();
     let pretty = gateway(&["migrate", "--config", file.to_str().unwrap()], &[]);

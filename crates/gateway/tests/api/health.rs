@@ -20,7 +20,7 @@ async fn readyz_answers_200_when_postgres_is_migrated() {
 
 #[tokio::test]
 async fn readyz_answers_503_on_a_database_without_migrations() {
-    let server = registry::local_pg::PostgresServer::for_tests().await.unwrap();
+    let server = local_pg::PostgresServer::for_tests().await.unwrap();
     let empty = server.create_database().await.unwrap();
     let app = spawn_app_on(&empty, &[]).await;
     let response = app.client.get(app.url("/readyz")).send().await.unwrap();

@@ -4,7 +4,8 @@ use gateway::{
     Application,
     settings::{Settings, Source},
 };
-use registry::{cache::TenantCache, local_pg::PostgresServer};
+use local_pg::PostgresServer;
+use registry::cache::TenantCache;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use sqlx::PgPool;

@@ -46,7 +46,7 @@ async fn the_stored_key_opens_to_the_original_with_the_keyring_and_fails_clearly
     let registry::domain::AcsCredential::AccessKey(secret) = &tenant.acs.credential else {
         panic!("access key")
     };
-    let context = SealContext { tenant: tenant.id.0, purpose: ACS_PURPOSE };
+    let context = SealContext { tenant: tenant.id.as_uuid(), purpose: ACS_PURPOSE };
     let opened = store.keyring().open(&secret.sealed, context).unwrap();
     assert_eq!(opened.expose_secret(), &(0u8..32).collect::<Vec<_>>());
 
@@ -77,8 +77,9 @@ async fn resealing_moves_every_secret_to_the_new_first_key_and_the_old_key_can_t
     let registry::domain::AcsCredential::AccessKey(secret) = &tenant.acs.credential else {
         panic!("access key")
     };
-    let opened =
-        new_only.keyring().open(&secret.sealed, SealContext { tenant: tenant.id.0, purpose: ACS_PURPOSE });
+    let opened = new_only
+        .keyring()
+        .open(&secret.sealed, SealContext { tenant: tenant.id.as_uuid(), purpose: ACS_PURPOSE });
     assert_eq!(opened.unwrap().expose_secret(), &(0u8..32).collect::<Vec<_>>());
 
     let after: Value = app.get_tenant(&slug).await.json().await.unwrap();
@@ -116,7 +117,8 @@ async fn a_sealed_value_copied_into_another_tenant_does_not_open_there() {
     let registry::domain::AcsCredential::AccessKey(secret) = &tenant.acs.credential else {
         panic!("access key")
     };
-    let opened =
-        store.keyring().open(&secret.sealed, SealContext { tenant: tenant.id.0, purpose: ACS_PURPOSE });
+    let opened = store
+        .keyring()
+        .open(&secret.sealed, SealContext { tenant: tenant.id.as_uuid(), purpose: ACS_PURPOSE });
     assert!(opened.is_err());
 }

@@ -12,7 +12,18 @@ use crate::sealing::StoredSecret;
 
 /// The registry's internal id of a tenant; never shown to API clients, who use the slug.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TenantId(pub Uuid);
+pub struct TenantId(Uuid);
+
+impl TenantId {
+    /// The id a stored row carries (any UUID: the registry makes them, with `Uuid::now_v7`).
+    pub fn from_uuid(id: Uuid) -> Self {
+        Self(id)
+    }
+
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
 
 impl fmt::Display for TenantId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

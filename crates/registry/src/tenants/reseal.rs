@@ -26,7 +26,7 @@ impl TenantStore {
         let mut changed = 0;
         for row in rows {
             let tenant = Tenant::try_from(row)?;
-            let id = tenant.id.0;
+            let id = tenant.id.as_uuid();
             let acs_context = SealContext { tenant: id, purpose: ACS_PURPOSE };
             let reseal = |s: StoredSecret, purpose| -> Result<StoredSecret, SealError> {
                 let context = SealContext { tenant: id, purpose };

@@ -99,7 +99,7 @@ impl TryFrom<TenantRow> for Tenant {
         };
         let limit = |v: i32| u32::try_from(v).map_err(corrupt);
         Ok(Tenant {
-            id: TenantId(row.id),
+            id: TenantId::from_uuid(row.id),
             slug: TenantSlug::parse(&row.slug).map_err(corrupt)?,
             display_name: DisplayName::parse(&row.display_name).map_err(corrupt)?,
             status: TenantStatus::parse(&row.status).map_err(corrupt)?,

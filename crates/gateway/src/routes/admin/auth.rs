@@ -14,7 +14,7 @@ use registry::{
 };
 
 use super::AdminError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub async fn require_admin_key(
     req: ServiceRequest,

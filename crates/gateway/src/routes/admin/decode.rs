@@ -2,10 +2,7 @@
 //! steps `create_tenant` and `patch_tenant` take from the body's bytes to the domain types, in their
 //! order. Content-Type checks, If-Match and the repository stay with the handlers.
 
-use registry::{
-    domain::{NewTenant, Tenant, TenantChanges, Transport},
-    view::TenantView,
-};
+use registry::domain::{NewTenant, Tenant, TenantChanges, Transport};
 use serde_json::Value;
 
 use super::{
@@ -13,6 +10,7 @@ use super::{
     body::{from_value, validation},
     input::{self, CreateTenantRequest, Problems, StoredSecrets, TenantDocument},
     merge::{patchable, refuse_read_only, replace_on_type_change},
+    view::TenantView,
 };
 
 /// The body of `POST /admin/v1/tenants` as the tenant to create.
@@ -70,5 +68,6 @@ pub fn patch(current: &Tenant, body: &[u8], transport: Transport) -> Result<Tena
 
 /// What `parse_body` does after the Content-Type check.
 fn json(body: &[u8]) -> Result<Value, AdminError> {
-    serde_json::from_slice(body).map_err(|e| AdminError::InvalidRequest(format!("body is not valid JSON: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| AdminError::InvalidRequest(format!("body is not valid JSON: {e}")))
 }

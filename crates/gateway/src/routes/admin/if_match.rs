@@ -5,7 +5,7 @@ use actix_web::http::header::{self, HeaderMap};
 use registry::domain::TenantSlug;
 
 use super::AdminError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum IfMatch {

@@ -1,10 +1,10 @@
 //! Merge patches (RFC 7396) over the tenant's mutable fields.
 
-use registry::{domain::TenantSlug, view::TenantView};
+use registry::domain::TenantSlug;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use super::AdminError;
+use super::{AdminError, view::TenantView};
 use crate::problem::FieldError;
 
 /// The tenant's mutable fields as a document a merge patch applies to.

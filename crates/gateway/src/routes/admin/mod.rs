@@ -11,6 +11,7 @@ mod input;
 mod merge;
 pub(crate) mod stats;
 pub(crate) mod tenants;
+mod view;
 
 use actix_web::{Scope, middleware::from_fn, web};
 

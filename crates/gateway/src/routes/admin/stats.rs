@@ -2,7 +2,7 @@ use actix_web::{HttpResponse, get, web};
 use registry::{domain::TenantSlug, health::Budget};
 
 use super::AdminError;
-use crate::{observability::stats, startup::AppState};
+use crate::{observability::stats, state::AppState};
 
 /// A tenant's exchanges in the last hour and day, summed across replicas: by outcome, cache hits,
 /// calls to ACS, and p50/p99 latency. Written by every replica every few seconds; kept two days.
@@ -16,7 +16,7 @@ pub async fn tenant_stats(
 ) -> Result<HttpResponse, AdminError> {
     let slug = TenantSlug::parse(&slug).map_err(|_| AdminError::NotFound)?;
     let tenant = state.tenants.get(&slug).await?.ok_or(AdminError::NotFound)?;
-    let read = stats::tenant_stats(&state.pool, tenant.id.0, slug.as_str());
+    let read = stats::tenant_stats(&state.pool, tenant.id.as_uuid(), slug.as_str());
     let stats = state.registry.guard(Budget::Request, read).await?;
     Ok(HttpResponse::Ok().json(stats))
 }

@@ -6,7 +6,6 @@ use registry::{
     audit::Actor,
     domain::{NewTenant, Tenant, TenantChanges, TenantSlug},
     tenants::ListCursor,
-    view::TenantView,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -18,8 +17,9 @@ use super::{
     if_match::{IfMatch, expected_version},
     input::{self, AcsInput, CreateTenantRequest, Problems, StoredSecrets, TenantDocument},
     merge::{TenantPatch, patchable, refuse_read_only, replace_on_type_change},
+    view::TenantView,
 };
-use crate::{request_context::RequestId, startup::AppState};
+use crate::{request_context::RequestId, state::AppState};
 
 type Response = Result<HttpResponse, AdminError>;
 

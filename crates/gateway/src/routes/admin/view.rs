@@ -1,5 +1,6 @@
 //! The tenant as API clients see it: every setting, no secret (fingerprints in their place).
-//! The admin API returns it and audit events diff it, so neither can leak what it does not hold.
+//! The admin API returns it; audit events diff the same document (`registry::tenants::audit_document`,
+//! which the tests below hold to this shape), so neither can leak what it does not hold.
 
 use std::collections::BTreeMap;
 
@@ -7,7 +8,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::{AcsCredential, Authority, AuthorizationPolicy, JwtKey, Tenant};
+use registry::{
+    domain::{AcsCredential, Authority, AuthorizationPolicy, JwtKey, Tenant},
+    sealing::StoredSecret,
+};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -125,8 +129,8 @@ impl From<&Tenant> for TenantView {
     }
 }
 
-impl From<&AuthorizationPolicy<crate::sealing::StoredSecret>> for AuthorizationView {
-    fn from(policy: &AuthorizationPolicy<crate::sealing::StoredSecret>) -> Self {
+impl From<&AuthorizationPolicy<StoredSecret>> for AuthorizationView {
+    fn from(policy: &AuthorizationPolicy<StoredSecret>) -> Self {
         match policy {
             AuthorizationPolicy::Entra { audience, required_scopes } => {
                 Self::Entra { audience: audience.clone(), required_scopes: required_scopes.clone() }
@@ -159,3 +163,7 @@ impl From<&AuthorizationPolicy<crate::sealing::StoredSecret>> for AuthorizationV
 fn strings<T: ToString>(values: &[T]) -> Vec<String> {
     values.iter().map(ToString::to_string).collect()
 }
+
+#[cfg(test)]
+#[path = "view_tests.rs"]
+mod tests;
