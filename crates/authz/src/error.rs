@@ -61,10 +61,10 @@ impl AuthzError {
 
     /// The HTTP status that goes with [`code`](Self::code).
     pub fn status(&self) -> u16 {
-        match self.code() {
-            "user_mismatch" => 403,
-            "upstream_unavailable" => 503,
-            _ => 401,
+        match self {
+            Self::Missing | Self::Invalid(_) | Self::Refused { .. } | Self::Denied => 401,
+            Self::UserMismatch => 403,
+            Self::ServiceUnavailable(_) | Self::KeysUnavailable => 503,
         }
     }
 

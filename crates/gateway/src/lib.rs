@@ -1,6 +1,7 @@
 //! The ACS Teams token gateway: settings, start-up, routes and the mapping of every error to RFC 9457
 //! problem details. `main.rs` only parses the command line and calls [`cli::run`].
 
+pub mod category;
 pub mod cli;
 pub mod exchange;
 pub mod observability;
@@ -12,6 +13,7 @@ pub mod settings;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod tenant;
 
 pub use startup::Application;
 

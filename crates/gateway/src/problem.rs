@@ -24,6 +24,16 @@ pub struct FieldError {
     pub message: String,
 }
 
+impl FieldError {
+    /// The problem's `detail` for these invalid fields.
+    pub fn summary(errors: &[Self]) -> String {
+        match errors {
+            [one] => format!("{} {}", one.field, one.message),
+            many => format!("{} fields are invalid", many.len()),
+        }
+    }
+}
+
 /// A problem, ready to be answered. `code` is stable and documented; `detail` is plain words that
 /// never echo tokens or secrets.
 #[derive(Debug, Clone)]
@@ -61,18 +71,6 @@ impl Problem {
 
     pub fn invalid_request(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", detail)
-    }
-
-    pub fn validation_failed(errors: Vec<FieldError>) -> Self {
-        let detail = match errors.as_slice() {
-            [one] => format!("{} {}", one.field, one.message),
-            many => format!("{} fields are invalid", many.len()),
-        };
-        Self { errors, ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", detail) }
-    }
-
-    pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", detail)
     }
 
     pub fn internal() -> Self {

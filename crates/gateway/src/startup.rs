@@ -25,6 +25,7 @@ use crate::{
     routes,
     settings::{DatabaseSettings, Settings},
     state::AppState,
+    tenant::TenantResolver,
 };
 
 /// Request bodies are small JSON documents; anything larger is refused before it is read.
@@ -77,7 +78,12 @@ impl Application {
             CacheConfig { ttl: settings.tenant_cache_ttl, stale_if_error: settings.tenant_stale_if_error };
         let tenant_cache = TenantCache::new(tenants.clone(), cache_config, observer);
         let listener_task = tenant_cache.spawn_listener(pool.clone());
-        let exchanger = build_exchanger(&settings, tenant_cache.clone(), &metrics, &stats)?;
+        let exchanger = build_exchanger(&settings, &metrics, &stats)?;
+        let resolver = web::Data::new(TenantResolver::new(
+            tenant_cache.clone(),
+            settings.keyring.clone(),
+            settings.entra_authority_host.clone(),
+        ));
         let state = web::Data::new(AppState {
             pool,
             registry,
@@ -106,6 +112,7 @@ impl Application {
             HttpServer::new(move || {
                 App::new()
                     .app_data(app_state.clone())
+                    .app_data(resolver.clone())
                     .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                     .app_data(web::QueryConfig::default().error_handler(|error, _| {
                         Problem::invalid_request(format!("query string: {error}")).into()
@@ -187,7 +194,6 @@ fn cache_event_name(event: CacheEvent) -> &'static str {
 
 fn build_exchanger(
     settings: &Settings,
-    tenants: TenantCache,
     metrics: &Arc<Metrics>,
     stats: &Arc<StatsRecorder>,
 ) -> anyhow::Result<Exchanger> {
@@ -219,12 +225,9 @@ fn build_exchanger(
         ..acs::AcsClientConfig::default()
     })?;
     Ok(Exchanger::new(ExchangerParts {
-        tenants,
         validator,
         authorizer,
         acs,
-        keyring: settings.keyring.clone(),
-        authority_host: settings.entra_authority_host.clone(),
         transport: settings.transport(),
         user_exchanges_per_minute: settings.user_exchanges_per_minute,
     }))
@@ -239,7 +242,7 @@ fn spawn_heartbeat(state: web::Data<AppState>, replica_id: uuid::Uuid, every: Du
             ticks.tick().await;
             let beat = registry::replicas::beat(&state.pool, replica_id, &hostname, every * 3);
             match state.registry.guard(Budget::Request, beat).await {
-                Ok(live) => state.exchanger.limiter.set_live_replicas(live),
+                Ok(live) => state.exchanger.set_live_replicas(live),
                 Err(error) => tracing::warn!(%error, "replica heartbeat failed"),
             }
         }

@@ -2,6 +2,7 @@
 //! transaction with its audit event and a `NOTIFY` that tells every replica to drop its cached copy.
 
 mod document;
+mod opened;
 mod row;
 
 use std::sync::Arc;
@@ -13,8 +14,11 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool, types::Json};
 use uuid::Uuid;
 
-pub use self::document::audit_document;
 use self::row::{StoredAcsCredential, TenantRow};
+pub use self::{
+    document::audit_document,
+    opened::{OpenedAcsCredential, OpenedSecret, OpenedTenant},
+};
 use crate::{
     RegistryError,
     audit::{self, Action, Actor, Change},
@@ -337,7 +341,9 @@ impl TenantStore {
     }
 }
 
-/// Associated-data purposes, so an ACS key cannot be swapped in as a policy secret or back.
+/// Associated-data purposes, so an ACS key cannot be swapped in as a policy secret or back. Code
+/// outside this crate opens secrets with [`Tenant::open`](crate::domain::Tenant::open); the constants
+/// stay public only for the round-trip test of the stored format.
 pub const ACS_PURPOSE: &str = "acs";
 pub const POLICY_PURPOSE: &str = "authorization";
 

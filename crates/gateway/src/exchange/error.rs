@@ -1,16 +1,25 @@
-//! Every way an exchange can fail, mapped to the stable codes of API.md.
+//! Every way an exchange can fail. Each error knows its [`Category`]; the category alone gives the
+//! status, the stable code of API.md, the log level and the metric outcome.
 
 use std::time::Duration;
 
 use actix_web::{HttpResponse, ResponseError, http::StatusCode};
+use tracing::Level;
 
-use crate::problem::Problem;
+use crate::category::{BFault, Category, ClientFault, Outage, TenantFault, TokenFault, retry_seconds};
 
 /// The rejection reason when ACS, not the gateway, refused A1.
 pub const ACS_INVALID_TOKEN: &str = "acs_invalid_token";
 
 /// The code when ACS refused the user for their Teams licence (or their organisation's Teams settings).
 pub const TEAMS_LICENSE_MISSING: &str = "teams_license_missing";
+
+/// How long to wait when a key set could not be fetched and no cool-down says better: a key source
+/// that failed is not asked again at once.
+const KEY_SOURCE_RETRY_AFTER: u64 = 30;
+
+/// How long to wait for an upstream that gave no hint of its own (ACS, the tenant's webhook).
+const UPSTREAM_RETRY_AFTER: u64 = 5;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ExchangeError {
@@ -20,8 +29,10 @@ pub enum ExchangeError {
     TenantNotFound,
     #[error("tenant is suspended")]
     TenantSuspended,
-    #[error(transparent)]
-    Token(#[from] entra::Rejection),
+    /// A1 refused, or not checkable; `retry_after` is Entra's metadata cool-down when the keys were
+    /// unavailable.
+    #[error("{rejection}")]
+    Token { rejection: entra::Rejection, retry_after: Option<Duration> },
     #[error(transparent)]
     Authorization(#[from] authz::AuthzError),
     #[error("tenant exchange limit exceeded")]
@@ -41,6 +52,24 @@ pub enum ExchangeError {
     Internal(std::sync::Arc<anyhow::Error>),
 }
 
+impl From<entra::Rejection> for ExchangeError {
+    fn from(rejection: entra::Rejection) -> Self {
+        Self::Token { rejection, retry_after: None }
+    }
+}
+
+impl From<crate::tenant::TenantError> for ExchangeError {
+    fn from(error: crate::tenant::TenantError) -> Self {
+        use crate::tenant::TenantError as E;
+        match error {
+            E::NotFound => Self::TenantNotFound,
+            E::Suspended => Self::TenantSuspended,
+            E::RegistryUnavailable => Self::RegistryUnavailable,
+            E::Internal(error) => Self::Internal(std::sync::Arc::new(error)),
+        }
+    }
+}
+
 /// The shared outcome of a coalesced exchange: every waiter gets the same answer.
 impl From<std::sync::Arc<ExchangeError>> for ExchangeError {
     fn from(shared: std::sync::Arc<ExchangeError>) -> Self {
@@ -49,146 +78,169 @@ impl From<std::sync::Arc<ExchangeError>> for ExchangeError {
 }
 
 impl ExchangeError {
+    /// Whose problem this is.
+    pub fn category(&self) -> Category {
+        match self {
+            Self::InvalidRequest(_) => Category::Client(ClientFault::Input),
+            Self::TenantNotFound => Category::Client(ClientFault::UnknownTenant),
+            Self::TenantSuspended => Category::Tenant(TenantFault::Suspended),
+            Self::Token { rejection, retry_after } => token_category(rejection, *retry_after),
+            Self::Authorization(error) => authorization_category(error),
+            Self::RateLimited { retry_after } | Self::UserRateLimited { retry_after } => {
+                Category::Client(ClientFault::OverLimit { retry_after: retry_seconds(*retry_after) })
+            }
+            Self::Acs(error) => acs_category(error),
+            Self::InsecureEndpoint => Category::Tenant(TenantFault::Endpoint),
+            // Postgres is down: nothing the caller did, and worth retrying shortly.
+            Self::RegistryUnavailable => Category::Upstream {
+                outage: Outage::Unavailable,
+                retry_after: Some(registry::health::RETRY_AFTER.as_secs()),
+            },
+            Self::Internal(_) => Category::Bug,
+        }
+    }
+
     /// The stable API code; also the `outcome` label of metrics.
     pub fn code(&self) -> &'static str {
-        self.problem().code
+        self.category().code()
     }
 
     /// Why A1 was refused, when it was: the validator's short reason, or `acs_invalid_token` when ACS
     /// itself refused it. A bounded set, for logs and the `reason` label of metrics.
     pub fn token_rejection_reason(&self) -> Option<&'static str> {
         match self {
-            Self::Token(rejection) => Some(rejection.reason()),
+            Self::Token { rejection, .. } => Some(rejection.reason()),
             Self::Acs(acs::AcsError::InvalidToken) => Some(ACS_INVALID_TOKEN),
             _ => None,
         }
     }
 
-    fn problem(&self) -> Problem {
-        let seconds = |d: Duration| d.as_secs() + u64::from(d.subsec_nanos() > 0);
-        let status = |code: u16| StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    /// The problem's `detail`: the error's own words, but for ACS's answers, which are described in
+    /// the gateway's.
+    fn detail(&self) -> String {
         match self {
-            Self::InvalidRequest(detail) => Problem::invalid_request(detail.clone()),
-            Self::TenantNotFound => Problem::new(StatusCode::NOT_FOUND, "tenant_not_found", self.to_string()),
-            Self::TenantSuspended => {
-                Problem::new(StatusCode::FORBIDDEN, "tenant_suspended", self.to_string())
+            Self::Acs(error) => acs_detail(error),
+            other => other.to_string(),
+        }
+    }
+
+    /// One line for the log, at the level of the category.
+    fn log(&self, category: Category) {
+        let outcome = category.code();
+        let (message, acs_code) = match self {
+            Self::Internal(_) => ("exchange failed", None),
+            Self::Acs(acs::AcsError::CredentialRejected { .. } | acs::AcsError::TokenEndpoint(_)) => {
+                ("ACS rejected the tenant's credential", None)
             }
-            Self::Token(rejection) => {
-                let code = rejection.code();
-                let http = match code {
-                    "invalid_token" => 401,
-                    "upstream_unavailable" => 503,
-                    _ => 403,
-                };
-                let mut problem = Problem::new(status(http), code, rejection.to_string());
-                if http == 503 {
-                    problem.retry_after = Some(30);
-                }
-                problem
-            }
-            Self::Authorization(error) => {
-                let code = error.code();
-                let http = match code {
-                    "user_mismatch" => 403,
-                    "upstream_unavailable" => 503,
-                    _ => 401,
-                };
-                // A webhook that did not answer may well answer shortly; a key set that could not be
-                // fetched is not asked again at once, so the caller is told to wait longer, as for A1's.
-                let retry_after = match error {
-                    authz::AuthzError::KeysUnavailable => Some(30),
-                    _ => (http == 503).then_some(5),
-                };
-                Problem { retry_after, ..Problem::new(status(http), code, error.to_string()) }
-            }
-            Self::RateLimited { retry_after } | Self::UserRateLimited { retry_after } => Problem {
-                retry_after: Some(seconds(*retry_after).max(1)),
-                ..Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", self.to_string())
-            },
-            Self::Acs(error) => acs_problem(error, seconds),
-            Self::InsecureEndpoint => {
-                Problem::new(StatusCode::BAD_GATEWAY, "upstream_error", self.to_string())
-            }
-            // Postgres is down: nothing the caller did, and worth retrying shortly.
-            Self::RegistryUnavailable => Problem {
-                retry_after: Some(registry::health::RETRY_AFTER.as_secs()),
-                ..Problem::new(StatusCode::SERVICE_UNAVAILABLE, "upstream_unavailable", self.to_string())
-            },
-            Self::Internal(_) => Problem::internal(),
+            Self::Acs(acs::AcsError::UserRefused(refusal)) => (
+                "ACS refused the user (their Teams licence or organisation), not the gateway's credential",
+                Some(refusal.acs_code()),
+            ),
+            _ => ("exchange refused", None),
+        };
+        let reason = match self {
+            Self::Internal(error) => format!("{error:#}"),
+            other => other.to_string(),
+        };
+        if category.log_level() == Level::ERROR {
+            tracing::error!(outcome, acs_code, reason, "{message}");
+        } else {
+            tracing::info!(outcome, acs_code, reason, "{message}");
         }
     }
 }
 
-fn acs_problem(error: &acs::AcsError, seconds: impl Fn(Duration) -> u64) -> Problem {
-    use acs::AcsError as E;
-    // At least a second: `Retry-After: 0` after three failed tries would invite an immediate fourth.
-    let retry_after = error.retry_after().map(|wait| seconds(wait).max(1));
-    let problem = match error {
-        E::InvalidToken => {
-            Problem::new(StatusCode::UNAUTHORIZED, "invalid_token", "ACS did not accept the token")
-        }
-        E::BadRequest { message, target, .. } => {
-            let detail = match target {
-                Some(target) => format!("ACS refused {target}: {message}"),
-                None => format!("ACS refused the request: {message}"),
-            };
-            Problem::invalid_request(detail)
-        }
-        E::UserRefused(refusal) => user_refusal_problem(*refusal),
-        E::Throttled { .. } => {
-            Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "ACS is throttling this resource")
-        }
-        E::CredentialRejected { .. } | E::TokenEndpoint(_) | E::Protocol(_) => Problem::new(
-            StatusCode::BAD_GATEWAY,
-            "upstream_error",
-            "ACS answered in a way the gateway cannot pass on",
-        ),
-        E::Unavailable { .. } | E::CircuitOpen { .. } => {
-            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "upstream_unavailable", "ACS is unavailable")
-        }
-        E::Timeout => {
-            Problem::new(StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", "ACS did not answer in time")
-        }
-    };
-    let default_wait =
-        matches!(error, E::Unavailable { .. } | E::CircuitOpen { .. } | E::Throttled { .. }).then_some(5);
-    Problem { retry_after: retry_after.or(default_wait), ..problem }
+fn token_category(rejection: &entra::Rejection, retry_after: Option<Duration>) -> Category {
+    use entra::Rejection as R;
+    match rejection {
+        // Nobody could tell whether the token is good: wait as long as Entra's metadata cools down.
+        R::KeysUnavailable => Category::Upstream {
+            outage: Outage::Unavailable,
+            retry_after: Some(retry_after.map_or(KEY_SOURCE_RETRY_AFTER, retry_seconds)),
+        },
+        R::Scope
+        | R::AppOnly
+        | R::UserMismatch
+        | R::AppMismatch
+        | R::AppNotAllowed
+        | R::TenantNotAllowed
+        | R::ConsumerTenant
+        | R::GuestAccount => Category::UserToken(TokenFault::Refused(rejection.code())),
+        _ => Category::UserToken(TokenFault::Invalid),
+    }
 }
 
-/// ACS refused the user, not the gateway: the caller learns what only the user's organisation can fix.
-fn user_refusal_problem(refusal: acs::UserRefusal) -> Problem {
-    use acs::UserRefusal as R;
-    let detail = match refusal {
-        R::TeamsLicenseMissing => {
+fn authorization_category(error: &authz::AuthzError) -> Category {
+    use authz::AuthzError as E;
+    match error {
+        E::Missing | E::Invalid(_) | E::Refused { .. } | E::Denied => Category::VendorB(BFault::Invalid),
+        E::UserMismatch => Category::VendorB(BFault::OtherUser),
+        // A webhook that did not answer may well answer shortly; a key set that could not be
+        // fetched is not asked again at once, so the caller is told to wait longer, as for A1's.
+        E::ServiceUnavailable(_) => {
+            Category::Upstream { outage: Outage::Unavailable, retry_after: Some(UPSTREAM_RETRY_AFTER) }
+        }
+        E::KeysUnavailable => {
+            Category::Upstream { outage: Outage::Unavailable, retry_after: Some(KEY_SOURCE_RETRY_AFTER) }
+        }
+    }
+}
+
+fn acs_category(error: &acs::AcsError) -> Category {
+    use acs::AcsError as E;
+    let hinted = error.retry_after().map(retry_seconds);
+    let upstream =
+        |outage, default: Option<u64>| Category::Upstream { outage, retry_after: hinted.or(default) };
+    match error {
+        E::InvalidToken => Category::UserToken(TokenFault::Invalid),
+        E::BadRequest { .. } => Category::Client(ClientFault::Input),
+        E::UserRefused(_) => Category::UserToken(TokenFault::Refused(TEAMS_LICENSE_MISSING)),
+        E::CredentialRejected { .. } | E::TokenEndpoint(_) => Category::Tenant(TenantFault::Credential),
+        E::Throttled { .. } => upstream(Outage::Throttled, Some(UPSTREAM_RETRY_AFTER)),
+        E::Protocol(_) => upstream(Outage::BadAnswer, None),
+        E::Unavailable { .. } | E::CircuitOpen { .. } => {
+            upstream(Outage::Unavailable, Some(UPSTREAM_RETRY_AFTER))
+        }
+        E::Timeout => upstream(Outage::Timeout, None),
+    }
+}
+
+fn acs_detail(error: &acs::AcsError) -> String {
+    use acs::{AcsError as E, UserRefusal as R};
+    let detail = match error {
+        E::InvalidToken => "ACS did not accept the token",
+        E::BadRequest { message, target: Some(target), .. } => {
+            return format!("ACS refused {target}: {message}");
+        }
+        E::BadRequest { message, target: None, .. } => return format!("ACS refused the request: {message}"),
+        // ACS refused the user, not the gateway: the caller learns what only the user's organisation
+        // can fix.
+        E::UserRefused(R::TeamsLicenseMissing) => {
             "ACS refused the user: they have no Microsoft Teams licence, or Teams is turned off in it; \
              their organisation's administrator can assign one"
         }
-        R::TeamsDisabledForTenant => {
+        E::UserRefused(R::TeamsDisabledForTenant) => {
             "ACS refused the user: their organisation has turned Teams off for their licence type; \
              their organisation's administrator can turn it on"
         }
+        E::Throttled { .. } => "ACS is throttling this resource",
+        E::CredentialRejected { .. } | E::TokenEndpoint(_) | E::Protocol(_) => {
+            "ACS answered in a way the gateway cannot pass on"
+        }
+        E::Unavailable { .. } | E::CircuitOpen { .. } => "ACS is unavailable",
+        E::Timeout => "ACS did not answer in time",
     };
-    Problem::new(StatusCode::FORBIDDEN, TEAMS_LICENSE_MISSING, detail)
+    detail.to_owned()
 }
 
 impl ResponseError for ExchangeError {
     fn status_code(&self) -> StatusCode {
-        self.problem().status
+        self.category().status()
     }
 
     fn error_response(&self) -> HttpResponse {
-        match self {
-            Self::Internal(error) => tracing::error!(error = format!("{error:#}"), "exchange failed"),
-            Self::Acs(acs::AcsError::CredentialRejected { .. } | acs::AcsError::TokenEndpoint(_)) => {
-                tracing::error!(error = %self, "ACS rejected the tenant's credential");
-            }
-            Self::Acs(acs::AcsError::UserRefused(refusal)) => tracing::info!(
-                outcome = self.code(),
-                acs_code = refusal.acs_code(),
-                "ACS refused the user (their Teams licence or organisation), not the gateway's credential"
-            ),
-            other => tracing::info!(outcome = other.code(), reason = %other, "exchange refused"),
-        }
-        self.problem().error_response()
+        let category = self.category();
+        self.log(category);
+        category.problem(self.detail()).error_response()
     }
 }

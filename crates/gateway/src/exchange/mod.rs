@@ -1,35 +1,29 @@
-//! One exchange, end to end: tenant, A1 validation, the policy for B, the cache, the user's and the
-//! tenant's limits, and the call to the tenant's ACS resource.
+//! One exchange, end to end, for a tenant resolved at the edge ([`crate::tenant::TenantContext`]): A1
+//! validation, the policy for B, the cache, the user's and the tenant's limits, and the call to the
+//! tenant's ACS resource.
 
 pub mod cache;
 mod entra_b;
 mod error;
 pub mod limits;
 mod peek;
-mod runtime;
 
 use std::{num::NonZeroU32, sync::Arc};
 
 use chrono::{DateTime, Utc};
-use registry::{
-    cache::TenantCache,
-    domain::{TenantSlug, TenantStatus, Transport},
-    sealing::Keyring,
-};
+use registry::domain::{TenantSlug, Transport};
 use secrecy::{ExposeSecret, SecretString};
-use url::Url;
 use uuid::Uuid;
 
 use self::{
     cache::{CachedToken, ExchangeCache},
     limits::{Limited, RateLimiter},
-    runtime::RuntimeCache,
 };
 pub use self::{entra_b::EntraB, error::ExchangeError};
+use crate::tenant::TenantRuntime;
 
-/// One exchange request, parsed.
+/// One exchange request, parsed; its tenant comes resolved, as a [`TenantRuntime`].
 pub struct ExchangeInput<'a> {
-    pub tenant: &'a str,
     pub a1: &'a str,
     /// A3 and A2 as the caller claims them; `None` (hero-compatible route) takes them from A1.
     pub app_id: Option<Uuid>,
@@ -56,23 +50,18 @@ pub struct Exchanged {
 }
 
 pub struct Exchanger {
-    tenants: TenantCache,
     validator: Arc<entra::Validator>,
     authorizer: authz::Authorizer,
     acs: acs::AcsClient,
     cache: ExchangeCache,
-    pub limiter: RateLimiter,
-    runtime: RuntimeCache,
+    limiter: RateLimiter,
     transport: Transport,
 }
 
 pub struct ExchangerParts {
-    pub tenants: TenantCache,
     pub validator: Arc<entra::Validator>,
     pub authorizer: authz::Authorizer,
     pub acs: acs::AcsClient,
-    pub keyring: Arc<Keyring>,
-    pub authority_host: Url,
     pub transport: Transport,
     /// Exchanges per minute reaching ACS for each Entra user of a tenant.
     pub user_exchanges_per_minute: NonZeroU32,
@@ -81,14 +70,12 @@ pub struct ExchangerParts {
 impl Exchanger {
     pub fn new(parts: ExchangerParts) -> Self {
         Self {
-            tenants: parts.tenants,
             validator: parts.validator,
             authorizer: parts.authorizer,
             acs: parts.acs,
             // About 1 KiB an entry: bounded so that a burst of distinct users cannot take the memory.
             cache: ExchangeCache::new(200_000),
             limiter: RateLimiter::new(parts.user_exchanges_per_minute),
-            runtime: RuntimeCache::new(parts.keyring, parts.authority_host),
             transport: parts.transport,
         }
     }
@@ -99,6 +86,11 @@ impl Exchanger {
         self.acs.forget_tenant(slug.as_str());
         self.authorizer.forget_tenant(slug.as_str());
         self.limiter.forget(slug.as_str());
+    }
+
+    /// How many replicas share the tenants' limits, from the heartbeat.
+    pub fn set_live_replicas(&self, count: u32) {
+        self.limiter.set_live_replicas(count);
     }
 
     /// Live replicas, signing-key ages and breaker states (0 closed, 1 half-open, 2 open), for metrics.
@@ -124,38 +116,30 @@ impl Exchanger {
         self.validator.refresh().await;
     }
 
-    pub async fn exchange(&self, input: &ExchangeInput<'_>) -> Result<Exchanged, ExchangeError> {
-        let slug = TenantSlug::parse(input.tenant).map_err(|_| ExchangeError::TenantNotFound)?;
-        let tenant = self
-            .tenants
-            .get(&slug)
-            .await
-            .map_err(|error| match error {
-                registry::RegistryError::Unavailable => ExchangeError::RegistryUnavailable,
-                other => ExchangeError::Internal(std::sync::Arc::new(other.into())),
-            })?
-            .ok_or(ExchangeError::TenantNotFound)?;
-        if tenant.status == TenantStatus::Suspended {
-            return Err(ExchangeError::TenantSuspended);
-        }
-        let runtime =
-            self.runtime.get(&tenant).map_err(|e| ExchangeError::Internal(std::sync::Arc::new(e.into())))?;
-        let authority = match tenant.entra.authority() {
-            registry::domain::Authority::Tenant(id) => entra::Authority::Tenant(id.as_uuid()),
-            registry::domain::Authority::Organizations(_) => {
-                entra::Authority::Organizations(&runtime.allowed_tenants)
-            }
-        };
+    /// Exchanges A1 for D for the resolved `tenant`.
+    pub async fn exchange(
+        &self,
+        tenant: &TenantRuntime,
+        input: &ExchangeInput<'_>,
+    ) -> Result<Exchanged, ExchangeError> {
+        let slug = tenant.slug();
         let expectations = entra::Expectations {
-            authority,
+            authority: tenant.authority(),
             audiences: entra::ACS_AUDIENCES,
             required_scopes: entra::TEAMS_SCOPES,
             user: input.user_id,
-            app: Some(entra::AppExpectation { claimed: input.app_id, allowed: &runtime.allowed_apps }),
+            app: Some(entra::AppExpectation { claimed: input.app_id, allowed: tenant.allowed_apps() }),
         };
         let a1 = match self.validator.validate(input.a1, &expectations).await {
             Ok(a1) => a1,
-            Err(rejection) => return Err(refused(slug.as_str(), input.a1, rejection.into())),
+            Err(rejection) => {
+                // Keys unavailable: Entra's metadata cool-down, when it has one, says when to retry.
+                let retry_after = (rejection == entra::Rejection::KeysUnavailable)
+                    .then(|| self.validator.metadata_retry_after(tenant.authority()))
+                    .flatten();
+                let error = ExchangeError::Token { rejection, retry_after };
+                return Err(refused(slug.as_str(), input.a1, error));
+            }
         };
         tracing::Span::current().record("tid", tracing::field::display(a1.tid));
         let Some(app_id) = a1.app_id else {
@@ -163,25 +147,21 @@ impl Exchanger {
             return Err(refused(slug.as_str(), input.a1, rejection.into()));
         };
         let subject = authz::Subject { tenant: slug.to_string(), tid: a1.tid, oid: a1.oid, app_id };
-        self.authorizer.check(&runtime.policy, input.bearer, &subject).await?;
+        self.authorizer.check(tenant.policy(), input.bearer, &subject).await?;
 
-        if !tenant.acs.endpoint.is_https() && self.transport == Transport::HttpsOnly {
+        if !tenant.acs_endpoint().is_https() && self.transport == Transport::HttpsOnly {
             return Err(ExchangeError::InsecureEndpoint);
         }
-        let key = cache::key(input.a1, tenant.id.as_uuid(), app_id, a1.oid);
+        let key = cache::key(input.a1, tenant.id(), app_id, a1.oid);
         let (app_text, user_text) = (app_id.to_string(), a1.oid.to_string());
         let fetch = async {
-            self.limiter.try_acquire_exchange(slug.as_str(), tenant.limits, a1.tid, a1.oid).map_err(
+            self.limiter.try_acquire_exchange(slug.as_str(), tenant.limits(), a1.tid, a1.oid).map_err(
                 |limited| match limited {
                     Limited::User(retry_after) => ExchangeError::UserRateLimited { retry_after },
                     Limited::Tenant(retry_after) => ExchangeError::RateLimited { retry_after },
                 },
             )?;
-            let target = acs::AcsTarget {
-                tenant: slug.as_str(),
-                endpoint: tenant.acs.endpoint.as_str(),
-                credential: &runtime.credential,
-            };
+            let target = tenant.acs_target();
             let request = acs::ExchangeRequest { token: input.a1, app_id: &app_text, user_id: &user_text };
             let d = self
                 .acs

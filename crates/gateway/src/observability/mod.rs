@@ -6,10 +6,11 @@ pub mod stats;
 
 use std::time::Duration;
 
-use registry::{cache::TenantCache, domain::TenantSlug};
-
 pub use self::{metrics::Metrics, stats::StatsRecorder};
-use crate::exchange::{ExchangeError, Exchanged};
+use crate::{
+    exchange::{ExchangeError, Exchanged},
+    tenant::TenantContext,
+};
 
 /// The tenant label of exchanges that name no existing tenant: one series, not one per invented slug.
 pub const UNKNOWN_TENANT: &str = "_unknown";
@@ -25,20 +26,17 @@ pub struct ExchangeRecord<'a> {
 
 /// The `tenant` label of a finished exchange: the slug once the tenant was found in the registry,
 /// else `_unknown`, so that invented slugs (also while the registry is unreachable) add no series.
-/// The exchanger looks the tenant up first: any error but these came after it was found. A request
-/// refused before the lookup (a malformed body) counts under its tenant if this replica has that
-/// tenant cached: labelling a refusal costs no query and caches nothing.
+/// The handler resolves the tenant after checking the request, so a request refused before (a
+/// malformed body) counts under its tenant if this replica has that tenant cached: labelling a refusal
+/// costs no query and caches nothing. Once resolved, the context knows the tenant: no second look-up.
 pub async fn tenant_label<'a>(
-    tenants: &TenantCache,
-    slug: &'a str,
+    tenant: &'a TenantContext,
     result: &Result<Exchanged, ExchangeError>,
 ) -> &'a str {
     match result {
         Err(ExchangeError::TenantNotFound | ExchangeError::RegistryUnavailable) => UNKNOWN_TENANT,
-        Err(ExchangeError::InvalidRequest(_)) => match TenantSlug::parse(slug) {
-            Ok(parsed) if tenants.peek(&parsed).await.is_some() => slug,
-            _ => UNKNOWN_TENANT,
-        },
-        _ => slug,
+        _ if tenant.is_resolved() => tenant.given(),
+        Err(ExchangeError::InvalidRequest(_)) if !tenant.is_cached().await => UNKNOWN_TENANT,
+        _ => tenant.given(),
     }
 }

@@ -9,9 +9,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
+    category::{Category, ClientFault, TenantFault},
     exchange::{ExchangeError, ExchangeInput, Exchanged},
     observability::{ExchangeRecord, UNKNOWN_TENANT, tenant_label},
     state::AppState,
+    tenant::TenantContext,
 };
 
 /// The exchange's 403 codes, as the OpenAPI description lists them.
@@ -62,7 +64,7 @@ pub struct HeroResponse {
 /// count under one `_unknown` tenant, so invented slugs cannot grow the series.
 async fn observe(
     state: &AppState,
-    tenant: &str,
+    tenant: &TenantContext,
     result: &Result<Exchanged, ExchangeError>,
     started: std::time::Instant,
 ) {
@@ -70,7 +72,7 @@ async fn observe(
         Ok(exchanged) => ("ok", exchanged.cache_hit),
         Err(error) => (error.code(), false),
     };
-    let tenant = tenant_label(&state.tenant_cache, tenant, result).await;
+    let tenant = tenant_label(tenant, result).await;
     let record = ExchangeRecord { tenant, outcome, duration: started.elapsed(), cache_hit };
     state.metrics.exchange(&record);
     if let Err(error) = result
@@ -78,15 +80,9 @@ async fn observe(
     {
         state.metrics.token_rejection(tenant, reason);
     }
-    match result {
-        Err(ExchangeError::RateLimited { .. } | ExchangeError::UserRateLimited { .. }) => {
-            state.metrics.rate_limited(tenant);
-        }
-        Err(ExchangeError::Acs(
-            acs::AcsError::CredentialRejected { .. } | acs::AcsError::TokenEndpoint(_),
-        )) => {
-            state.metrics.credential_rejected(tenant);
-        }
+    match result.as_ref().err().map(ExchangeError::category) {
+        Some(Category::Client(ClientFault::OverLimit { .. })) => state.metrics.rate_limited(tenant),
+        Some(Category::Tenant(TenantFault::Credential)) => state.metrics.credential_rejected(tenant),
         _ => {}
     }
     if tenant != UNKNOWN_TENANT {
@@ -126,7 +122,7 @@ fn expires_on(exchanged: &Exchanged) -> String {
 pub async fn exchange_teams_token(
     state: web::Data<AppState>,
     request: HttpRequest,
-    tenant: web::Path<String>,
+    tenant: TenantContext,
     body: web::Bytes,
 ) -> Result<HttpResponse, ExchangeError> {
     let started = std::time::Instant::now();
@@ -147,7 +143,7 @@ pub async fn exchange_teams_token(
 async fn exchange_body(
     state: &AppState,
     request: &HttpRequest,
-    tenant: &str,
+    tenant: &TenantContext,
     body: &[u8],
 ) -> Result<Exchanged, ExchangeError> {
     let body: ExchangeBody = serde_json::from_slice(body).map_err(|e| {
@@ -161,14 +157,14 @@ async fn exchange_body(
     if body.token.is_empty() {
         return Err(ExchangeError::InvalidRequest("token is empty".into()));
     }
+    let runtime = tenant.runtime().await?;
     let input = ExchangeInput {
-        tenant,
         a1: &body.token,
         app_id: Some(app_id),
         user_id: Some(user_id),
         bearer: bearer(request),
     };
-    state.exchanger.exchange(&input).await
+    state.exchanger.exchange(&runtime, &input).await
 }
 
 /// Drop-in for the ACS authentication hero sample: A1 in `teams-user-aad-token`, the tenant in
@@ -183,22 +179,32 @@ async fn exchange_body(
 pub async fn hero_teams_token(
     state: web::Data<AppState>,
     request: HttpRequest,
+    tenant: TenantContext,
 ) -> Result<HttpResponse, ExchangeError> {
     let started = std::time::Instant::now();
-    let header_value = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim);
-    let tenant = header_value("x-tenant").unwrap_or_default();
-    let result = match (tenant, header_value("teams-user-aad-token").filter(|t| !t.is_empty())) {
-        ("", _) => Err(ExchangeError::InvalidRequest("X-Tenant header is required".into())),
-        (_, None) => Err(ExchangeError::InvalidRequest("teams-user-aad-token header is required".into())),
-        (tenant, Some(a1)) => {
-            let input = ExchangeInput { tenant, a1, app_id: None, user_id: None, bearer: bearer(&request) };
-            state.exchanger.exchange(&input).await
-        }
-    };
-    observe(&state, tenant, &result, started).await;
+    let result = hero_exchange(&state, &request, &tenant).await;
+    observe(&state, &tenant, &result, started).await;
     let exchanged = result?;
     Ok(no_store(HttpResponse::Created()).json(HeroResponse {
         token: exchanged.token.expose_secret().to_owned(),
         expires_on: expires_on(&exchanged),
     }))
+}
+
+async fn hero_exchange(
+    state: &AppState,
+    request: &HttpRequest,
+    tenant: &TenantContext,
+) -> Result<Exchanged, ExchangeError> {
+    let header_value = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let a1 = match (tenant.given(), header_value("teams-user-aad-token").filter(|t| !t.is_empty())) {
+        ("", _) => return Err(ExchangeError::InvalidRequest("X-Tenant header is required".into())),
+        (_, None) => {
+            return Err(ExchangeError::InvalidRequest("teams-user-aad-token header is required".into()));
+        }
+        (_, Some(a1)) => a1,
+    };
+    let runtime = tenant.runtime().await?;
+    let input = ExchangeInput { a1, app_id: None, user_id: None, bearer: bearer(request) };
+    state.exchanger.exchange(&runtime, &input).await
 }

@@ -1,7 +1,12 @@
 use actix_web::{HttpResponse, ResponseError, http::StatusCode};
 use registry::RegistryError;
 
-use crate::problem::{FieldError, Problem};
+use tracing::Level;
+
+use crate::{
+    category::{Category, ClientFault, Outage},
+    problem::{FieldError, Problem},
+};
 
 /// Every way an admin request can fail.
 #[derive(Debug, thiserror::Error)]
@@ -42,37 +47,43 @@ impl From<RegistryError> for AdminError {
 }
 
 impl AdminError {
+    /// Whose problem this is.
+    pub fn category(&self) -> Category {
+        match self {
+            Self::Unauthorized(_) => Category::Client(ClientFault::Unauthenticated),
+            Self::InvalidRequest(_) => Category::Client(ClientFault::Input),
+            Self::Validation(_) => Category::Client(ClientFault::Validation),
+            Self::NotFound => Category::Client(ClientFault::NotFound),
+            Self::Conflict => Category::Client(ClientFault::Conflict),
+            Self::PreconditionRequired => Category::Client(ClientFault::PreconditionRequired),
+            Self::PreconditionFailed { .. } => Category::Client(ClientFault::PreconditionFailed),
+            Self::RegistryUnavailable => Category::Upstream {
+                outage: Outage::Unavailable,
+                retry_after: Some(registry::health::RETRY_AFTER.as_secs()),
+            },
+            Self::Unexpected | Self::Registry(_) => Category::Bug,
+        }
+    }
+
     fn problem(&self) -> Problem {
         match self {
-            Self::Unauthorized(detail) => Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", *detail),
-            Self::InvalidRequest(detail) => Problem::invalid_request(detail.clone()),
-            Self::Validation(errors) => Problem::validation_failed(errors.clone()),
-            Self::NotFound => Problem::not_found(self.to_string()),
-            Self::Conflict => Problem::new(StatusCode::CONFLICT, "conflict", self.to_string()),
-            Self::PreconditionRequired => {
-                Problem::new(StatusCode::PRECONDITION_REQUIRED, "precondition_required", self.to_string())
+            Self::Validation(errors) => {
+                Problem { errors: errors.clone(), ..self.category().problem(FieldError::summary(errors)) }
             }
-            Self::PreconditionFailed { .. } => {
-                Problem::new(StatusCode::PRECONDITION_FAILED, "precondition_failed", self.to_string())
-            }
-            Self::RegistryUnavailable => Problem {
-                retry_after: Some(registry::health::RETRY_AFTER.as_secs()),
-                ..Problem::new(StatusCode::SERVICE_UNAVAILABLE, "upstream_unavailable", self.to_string())
-            },
-            Self::Unexpected | Self::Registry(_) => Problem::internal(),
+            other => other.category().problem(other.to_string()),
         }
     }
 }
 
 impl ResponseError for AdminError {
     fn status_code(&self) -> StatusCode {
-        self.problem().status
+        self.category().status()
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let Self::Registry(error) = self {
+        if self.category().log_level() == Level::ERROR {
             // Sealing errors say which key is missing: operators need that, clients do not.
-            tracing::error!(error = %error, error.debug = ?error, "admin request failed");
+            tracing::error!(error = %self, error.debug = ?self, "admin request failed");
         }
         self.problem().error_response()
     }
