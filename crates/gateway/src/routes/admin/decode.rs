@@ -1,6 +1,7 @@
-//! The admin API's body decoding without HTTP or a database, for the fuzz targets (`fuzz/`): the
-//! steps `create_tenant` and `patch_tenant` take from the body's bytes to the domain types, in their
-//! order. Content-Type checks, If-Match and the repository stay with the handlers.
+//! The admin API's body decoding without HTTP or a database: what `create_tenant` and `patch_tenant`
+//! do between the body and the domain types. The handlers call [`new_tenant`] and [`changes`]; the
+//! fuzz targets (`fuzz/`) call [`create`] and [`patch`], which start from the body's bytes as
+//! `parse_body` does after its Content-Type check. If-Match and the repository stay with the handlers.
 
 use registry::domain::{NewTenant, Tenant, TenantChanges, Transport};
 use serde_json::Value;
@@ -15,7 +16,11 @@ use super::{
 
 /// The body of `POST /admin/v1/tenants` as the tenant to create.
 pub fn create(body: &[u8], transport: Transport) -> Result<NewTenant, AdminError> {
-    let body: CreateTenantRequest = from_value(json(body)?)?;
+    new_tenant(from_value(json(body)?)?, transport)
+}
+
+/// A create request, read from its body, as the tenant to create.
+pub fn new_tenant(body: CreateTenantRequest, transport: Transport) -> Result<NewTenant, AdminError> {
     let mut p = Problems::default();
     let slug = input::slug(&mut p, &body.slug);
     let display_name = input::display_name(&mut p, &body.display_name);
@@ -42,7 +47,12 @@ pub fn create(body: &[u8], transport: Transport) -> Result<NewTenant, AdminError
 
 /// The body of `PATCH /admin/v1/tenants/{slug}` (a merge patch) applied to `current`.
 pub fn patch(current: &Tenant, body: &[u8], transport: Transport) -> Result<TenantChanges, AdminError> {
-    let Value::Object(patch) = json(body)? else {
+    changes(current, json(body)?, transport)
+}
+
+/// A merge patch, read from its body, applied to `current`.
+pub fn changes(current: &Tenant, patch: Value, transport: Transport) -> Result<TenantChanges, AdminError> {
+    let Value::Object(patch) = patch else {
         return Err(validation("", "must be a JSON object (a merge patch)"));
     };
     refuse_read_only(&patch, &current.slug)?;

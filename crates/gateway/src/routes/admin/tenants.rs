@@ -4,19 +4,19 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, delete, get, http::heade
 use registry::{
     admin_keys::AdminPrincipal,
     audit::Actor,
-    domain::{NewTenant, Tenant, TenantChanges, TenantSlug},
+    domain::{Tenant, TenantSlug},
     tenants::ListCursor,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
     AdminError,
-    body::{from_value, parse_body, validation},
+    body::parse_body,
+    decode,
     if_match::{IfMatch, expected_version},
-    input::{self, AcsInput, CreateTenantRequest, Problems, StoredSecrets, TenantDocument},
-    merge::{TenantPatch, patchable, refuse_read_only, replace_on_type_change},
+    input::{self, AcsInput, CreateTenantRequest, Problems},
+    merge::TenantPatch,
     view::TenantView,
 };
 use crate::{request_context::RequestId, state::AppState};
@@ -51,29 +51,7 @@ pub struct ListQuery {
         (status = "5XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
 #[post("/tenants")]
 pub async fn create_tenant(state: web::Data<AppState>, request: HttpRequest, body: web::Bytes) -> Response {
-    let body: CreateTenantRequest = parse_body(&request, &body)?;
-    let mut p = Problems::default();
-    let slug = input::slug(&mut p, &body.slug);
-    let display_name = input::display_name(&mut p, &body.display_name);
-    let status = input::status(&mut p, body.status.as_deref());
-    let entra = input::entra(&mut p, &body.entra);
-    let acs = input::acs(&mut p, "/acs", body.acs, state.transport);
-    let authorization = input::authorization(&mut p, body.authorization, None, state.transport);
-    let limits = input::limits(&mut p, body.limits.as_ref());
-    p.into_result().map_err(AdminError::Validation)?;
-    let (
-        Some(slug),
-        Some(display_name),
-        Some(status),
-        Some(entra),
-        Some(acs),
-        Some(authorization),
-        Some(limits),
-    ) = (slug, display_name, status, entra, acs, authorization, limits)
-    else {
-        return Err(AdminError::Unexpected);
-    };
-    let new = NewTenant { slug, display_name, status, entra, acs, authorization, limits };
+    let new = decode::new_tenant(parse_body(&request, &body)?, state.transport)?;
     let tenant = state.tenants.create(new, &actor(&request)).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/admin/v1/tenants/{}", tenant.slug)))
@@ -135,30 +113,7 @@ pub async fn patch_tenant(
     if !expected.matches(current.version) {
         return Err(AdminError::PreconditionFailed { current: current.version });
     }
-    let patch: Value = parse_body(&request, &body)?;
-    let Value::Object(patch) = patch else {
-        return Err(validation("", "must be a JSON object (a merge patch)"));
-    };
-    refuse_read_only(&patch, &slug)?;
-    let mut document = patchable(&TenantView::from(&current));
-    let kept_type = replace_on_type_change(&mut document, &patch);
-    json_patch::merge(&mut document, &Value::Object(patch));
-    let merged: TenantDocument = from_value(document)?;
-    let mut p = Problems::default();
-    let display_name = input::display_name(&mut p, &merged.display_name);
-    let status = input::status(&mut p, Some(&merged.status));
-    let entra = input::entra(&mut p, &merged.entra);
-    let kept = kept_type.then(|| current.authorization.stored()).flatten();
-    let kept = kept.as_ref();
-    let authorization = input::authorization(&mut p, merged.authorization, kept, state.transport);
-    let limits = input::limits(&mut p, Some(&merged.limits));
-    p.into_result().map_err(AdminError::Validation)?;
-    let (Some(display_name), Some(status), Some(entra), Some(authorization), Some(limits)) =
-        (display_name, status, entra, authorization, limits)
-    else {
-        return Err(AdminError::Unexpected);
-    };
-    let changes = TenantChanges { display_name, status, entra, authorization, limits };
+    let changes = decode::changes(&current, parse_body(&request, &body)?, state.transport)?;
     let tenant = state.tenants.update(&slug, Some(current.version), changes, &actor(&request)).await?;
     Ok(tenant_response(&tenant))
 }
