@@ -43,6 +43,7 @@ impl Authorizer {
             refresh_cooldown: config.jwks_refresh_cooldown,
             refresh_interval: Some(config.jwks_refresh_interval),
             max_sets: Some(config.key_set_capacity),
+            clock: config.clock,
         };
         Ok(Self {
             keys: KeyStore::new(http.clone(), key_policy),

@@ -27,6 +27,9 @@ pub struct AuthorizerConfig {
     pub decision_cache_capacity: u64,
     /// Key sets kept at most (one per tenant and JWKS URL); idle ones are dropped after a key TTL.
     pub key_set_capacity: u64,
+    /// Measures key ages and key-set cool-downs: the real clock, or a manual one in tests. (Webhook
+    /// answers live in a moka cache, which keeps its own time.)
+    pub clock: jose::clock::Clock,
 }
 
 impl Default for AuthorizerConfig {
@@ -41,6 +44,7 @@ impl Default for AuthorizerConfig {
             max_token_lifetime: Duration::from_secs(24 * 3600),
             decision_cache_capacity: 100_000,
             key_set_capacity: 10_000,
+            clock: jose::clock::Clock::real(),
         }
     }
 }

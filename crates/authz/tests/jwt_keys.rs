@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use authz::{AuthorizerConfig, AuthzError, Check, Subject};
 use futures_util::future::join_all;
+use jose::clock::Clock;
 use support::{KeyServer, TestKey, authorizer, claims, subject};
 
 fn cooldown(cooldown: Duration) -> AuthorizerConfig {
@@ -94,11 +95,13 @@ async fn without_any_usable_key_an_unreachable_key_set_is_upstream_unavailable()
 async fn last_known_good_keys_expire_after_their_ttl_while_the_key_set_is_down() {
     let key = TestKey::generate("k1", 2048);
     let keys = KeyServer::start(&[&key]).await;
-    let config = AuthorizerConfig { jwks_key_ttl: Duration::from_millis(200), ..cooldown(Duration::ZERO) };
+    let clock = Clock::manual();
+    let config =
+        AuthorizerConfig { jwks_key_ttl: Duration::from_millis(200), clock, ..cooldown(Duration::ZERO) };
     let authz = authorizer(config);
     assert!(authz.check(&keys.policy(), Some(&key.sign(&claims())), &subject()).await.is_ok());
     keys.break_keys().await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    clock.advance(Duration::from_millis(400));
     let error = authz.check(&keys.policy(), Some(&key.sign(&claims())), &subject()).await;
     assert_eq!(error, Err(AuthzError::KeysUnavailable));
 }

@@ -11,7 +11,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use jose::fetch::{self, FetchError};
+use jose::{
+    clock::Clock,
+    fetch::{self, FetchError},
+};
 use serde::Deserialize;
 use url::Url;
 
@@ -41,6 +44,8 @@ pub struct MetadataPolicy {
     pub max_failure_cooldown: Duration,
     /// Whether a document may name a plain-http key set (development only).
     pub allow_insecure_http: bool,
+    /// Measures document ages and cool-downs: the real clock, or a manual one in tests.
+    pub clock: Clock,
 }
 
 impl MetadataPolicy {
@@ -77,15 +82,18 @@ struct Slot {
 }
 
 impl Slot {
-    fn cached(&self, fresh_for: Duration) -> Option<Arc<Metadata>> {
+    fn cached(&self, fresh_for: Duration, clock: Clock) -> Option<Arc<Metadata>> {
         let entry = self.entry.lock().unwrap_or_else(PoisonError::into_inner);
-        entry.as_ref().filter(|(_, fetched)| fetched.elapsed() < fresh_for).map(|(m, _)| m.clone())
+        entry.as_ref().filter(|(_, fetched)| clock.elapsed(*fetched) < fresh_for).map(|(m, _)| m.clone())
     }
 
     /// What is left of the cool-down after the last fetch, if it failed.
     fn cooldown_left(&self, policy: &MetadataPolicy) -> Option<Duration> {
         let last = (*self.last_attempt.lock().unwrap_or_else(PoisonError::into_inner))?;
-        policy.cooldown_after(last.failures).checked_sub(last.at.elapsed()).filter(|left| !left.is_zero())
+        policy
+            .cooldown_after(last.failures)
+            .checked_sub(policy.clock.elapsed(last.at))
+            .filter(|left| !left.is_zero())
     }
 
     fn record(&self, at: Instant, ok: bool) {
@@ -130,14 +138,14 @@ impl MetadataCache {
     /// no request fetches: each gets the last known good document or "unavailable" at once.
     pub async fn get(&self, url: &Url, authority: &str) -> Result<Arc<Metadata>, Rejection> {
         let slot = self.slot(url);
-        if let Some(metadata) = slot.cached(self.policy.refresh_after) {
+        if let Some(metadata) = slot.cached(self.policy.refresh_after, self.policy.clock) {
             return Ok(metadata);
         }
         if slot.cooldown_left(&self.policy).is_some() {
             return self.last_known_good(&slot);
         }
         let _single_flight = slot.fetching.lock().await;
-        if let Some(metadata) = slot.cached(self.policy.refresh_after) {
+        if let Some(metadata) = slot.cached(self.policy.refresh_after, self.policy.clock) {
             return Ok(metadata);
         }
         if slot.cooldown_left(&self.policy).is_some() {
@@ -154,11 +162,11 @@ impl MetadataCache {
     }
 
     fn last_known_good(&self, slot: &Slot) -> Result<Arc<Metadata>, Rejection> {
-        slot.cached(self.policy.max_age).ok_or(Rejection::KeysUnavailable)
+        slot.cached(self.policy.max_age, self.policy.clock).ok_or(Rejection::KeysUnavailable)
     }
 
     async fn fetch(&self, slot: &Slot, url: &Url, authority: &str) -> Result<Arc<Metadata>, Rejection> {
-        let at = Instant::now();
+        let at = self.policy.clock.now();
         let fetched = match fetch::json::<Metadata>(&self.http, url, self.policy.timeout).await {
             Ok(metadata) if !acceptable_key_set_url(&metadata.jwks_uri, self.policy.allow_insecure_http) => {
                 Err(Refused::InsecureKeySet)
@@ -206,6 +214,7 @@ mod tests {
             failure_cooldown,
             max_failure_cooldown,
             allow_insecure_http: false,
+            clock: Clock::real(),
         }
     }
 

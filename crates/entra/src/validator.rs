@@ -6,6 +6,7 @@
 use std::{sync::Arc, time::Duration};
 
 use jose::{
+    clock::Clock,
     json::JsonObject,
     keys::{KeyPolicy, KeyStore},
 };
@@ -47,6 +48,10 @@ pub struct ValidatorConfig {
     /// Whether OpenID metadata may name a plain-http key set: the operator's allow-insecure switch
     /// (development only, as in the devstack). Off by default, whatever the authority host's scheme.
     pub allow_insecure_http: bool,
+    /// Measures key and metadata ages and cool-downs, and is "now" for token lifetimes: the real
+    /// clock, or a manual one in tests. (Verified tokens live in a moka cache, which keeps its own
+    /// time; a hit is still checked against this clock's now.)
+    pub clock: Clock,
 }
 
 impl ValidatorConfig {
@@ -63,6 +68,7 @@ impl ValidatorConfig {
             verified_cache_capacity: 100_000,
             observer: crate::observe::ignore(),
             allow_insecure_http: false,
+            clock: Clock::real(),
         }
     }
 }
@@ -153,6 +159,7 @@ impl Validator {
             refresh_cooldown: config.refresh_cooldown,
             refresh_interval: None,
             max_sets: None,
+            clock: config.clock,
         };
         Ok(Self {
             metadata: MetadataCache::new(
@@ -164,6 +171,7 @@ impl Validator {
                     failure_cooldown: config.metadata_failure_cooldown,
                     max_failure_cooldown: config.refresh_cooldown,
                     allow_insecure_http: config.allow_insecure_http,
+                    clock: config.clock,
                 },
                 config.observer.clone(),
             ),
@@ -258,7 +266,11 @@ impl Validator {
         let claims = &verified.claims;
         claims::check_audience(claims, expect.audiences)?;
         let lifetime = Lifetime::from_claims(claims)?;
-        lifetime.check(now(), secs(self.config.leeway), secs(self.config.max_lifetime))?;
+        lifetime.check(
+            self.config.clock.unix_seconds(),
+            secs(self.config.leeway),
+            secs(self.config.max_lifetime),
+        )?;
         claims::check_scopes(claims, expect.required_scopes)?;
         // Guests are refused after the scopes, so an app-only token is still reported as one.
         verified.member.clone()?;
@@ -355,12 +367,6 @@ fn cache_key(token: &str, segment: &str) -> [u8; 32] {
     hasher.update([0]);
     hasher.update(token.as_bytes());
     hasher.finalize().into()
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 fn secs(duration: Duration) -> i64 {

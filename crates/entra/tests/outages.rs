@@ -8,6 +8,7 @@ mod support;
 use std::time::Duration;
 
 use entra::{Authority, Rejection, Validator, ValidatorConfig};
+use jose::clock::Clock;
 use serde_json::json;
 use support::{Idp, TENANT, TestKey, check, v1_claims, with};
 
@@ -88,7 +89,9 @@ async fn a_first_metadata_failure_is_retried_after_the_short_cooldown() {
     let idp = Idp::start(&[&key]).await;
     let outage = idp.break_metadata();
     let first_cooldown = Duration::from_millis(300);
-    let validator = validator(ValidatorConfig { metadata_failure_cooldown: first_cooldown, ..idp.config() });
+    let clock = Clock::manual();
+    let validator =
+        validator(ValidatorConfig { metadata_failure_cooldown: first_cooldown, clock, ..idp.config() });
     let tokens: Vec<String> =
         (0..3).map(|n| key.sign(&with(v1_claims(TENANT), &json!({"uti": format!("u{n}")})))).collect();
     for token in &tokens[..2] {
@@ -97,7 +100,7 @@ async fn a_first_metadata_failure_is_retried_after_the_short_cooldown() {
     assert_eq!(idp.requests_to("/.well-known").await, 1, "cooling down after the first failure");
 
     drop(outage);
-    tokio::time::sleep(first_cooldown + Duration::from_millis(100)).await;
+    clock.advance(first_cooldown + Duration::from_millis(100));
     assert_eq!(validator.metadata_retry_after(Authority::Tenant(TENANT)), None);
     check(&validator, &tokens[2]).await.unwrap();
     assert_eq!(idp.requests_to("/.well-known").await, 2, "retried once the short cool-down passed");
@@ -138,11 +141,12 @@ async fn consecutive_metadata_failures_double_the_cooldown_up_to_the_refresh_coo
 async fn a_stale_metadata_document_is_served_without_refetching_while_its_source_is_down() {
     let key = TestKey::generate("k1", 2048);
     let idp = Idp::start(&[&key]).await;
-    let config = ValidatorConfig { metadata_refresh: Duration::from_millis(200), ..idp.config() };
+    let clock = Clock::manual();
+    let config = ValidatorConfig { metadata_refresh: Duration::from_millis(200), clock, ..idp.config() };
     let validator = validator(config);
     check(&validator, &key.sign(&v1_claims(TENANT))).await.unwrap();
     let outage = idp.break_metadata();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    clock.advance(Duration::from_millis(300));
     for n in 0..10 {
         let token = key.sign(&with(v1_claims(TENANT), &json!({"uti": format!("u{n}")})));
         check(&validator, &token).await.unwrap();

@@ -7,6 +7,7 @@ mod support;
 use std::time::Duration;
 
 use entra::{ACS_AUDIENCES, AppExpectation, Authority, Expectations, Rejection, TokenVersion, Validator};
+use jose::clock::Clock;
 use serde_json::json;
 use support::{
     ALLOWED_APPS, APP, Idp, OTHER_TENANT, TENANT, TestKey, USER, acs, check, now, v1_claims, v2_claims, with,
@@ -160,11 +161,12 @@ async fn last_known_good_keys_keep_working_while_the_key_source_fails() {
 async fn keys_past_their_lifetime_with_the_source_down_are_unavailable_not_invalid() {
     let key = TestKey::generate("k1", 2048);
     let idp = Idp::start(&[&key]).await;
-    let config = entra::ValidatorConfig { key_ttl: Duration::from_millis(300), ..idp.config() };
+    let clock = Clock::manual();
+    let config = entra::ValidatorConfig { key_ttl: Duration::from_millis(300), clock, ..idp.config() };
     let validator = Validator::new(config).unwrap();
     check(&validator, &key.sign(&v1_claims(TENANT))).await.unwrap();
     idp.break_keys().await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    clock.advance(Duration::from_millis(400));
     let error =
         check(&validator, &key.sign(&with(v1_claims(TENANT), &json!({"uti": "late"})))).await.unwrap_err();
     assert_eq!(error, Rejection::KeysUnavailable);
@@ -266,11 +268,12 @@ async fn a_v2_key_whose_own_issuer_names_another_tenant_is_refused() {
 async fn a_cached_verification_never_outlives_the_token() {
     let key = TestKey::generate("k1", 2048);
     let idp = Idp::start(&[&key]).await;
+    let clock = Clock::manual();
     let validator =
-        Validator::new(entra::ValidatorConfig { leeway: Duration::ZERO, ..idp.config() }).unwrap();
-    let token = key.sign(&with(v1_claims(TENANT), &json!({"exp": now() + 1})));
+        Validator::new(entra::ValidatorConfig { leeway: Duration::ZERO, clock, ..idp.config() }).unwrap();
+    let token = key.sign(&with(v1_claims(TENANT), &json!({"exp": clock.unix_seconds() + 1})));
     check(&validator, &token).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    clock.advance(Duration::from_millis(2100));
     assert_eq!(check(&validator, &token).await.unwrap_err(), Rejection::Expired);
 }
 

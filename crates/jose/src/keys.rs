@@ -21,6 +21,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::{
+    clock::Clock,
     fetch,
     jwk::{Jwk, is_opaque_kid},
 };
@@ -49,6 +50,8 @@ pub struct KeyPolicy {
     pub refresh_interval: Option<Duration>,
     /// Key sets kept at most, idle ones dropped after a key TTL; `None` keeps every set.
     pub max_sets: Option<u64>,
+    /// Measures key ages and cool-downs: the real clock, or a manual one in tests.
+    pub clock: Clock,
 }
 
 /// Why the store has no key to verify with.
@@ -151,8 +154,8 @@ impl<Id: KeySetId> KeyStore<Id> {
         on_fetch: impl Fn(bool),
     ) -> Result<Arc<VerificationKey>, KeyError> {
         let set = self.sets.get_with(id.clone(), Arc::default);
-        let ttl = self.policy.key_ttl;
-        match set.lookup(kid, ttl) {
+        let (ttl, clock) = (self.policy.key_ttl, self.policy.clock);
+        match set.lookup(kid, ttl, clock) {
             Lookup::Found(key) => {
                 self.refresh_in_background_if_stale(&set, id);
                 return Ok(key);
@@ -161,13 +164,13 @@ impl<Id: KeySetId> KeyStore<Id> {
             Lookup::Expired | Lookup::Missing => {}
         }
         let mut attempt = set.attempt.lock().await;
-        let cooling = attempt.started.is_some_and(|at| at.elapsed() < self.policy.refresh_cooldown);
-        if !cooling && !matches!(set.lookup(kid, ttl), Lookup::Found(_) | Lookup::Refused(_)) {
-            *attempt = Attempt { started: Some(Instant::now()), ok: false };
+        let cooling = attempt.started.is_some_and(|at| clock.elapsed(at) < self.policy.refresh_cooldown);
+        if !cooling && !matches!(set.lookup(kid, ttl, clock), Lookup::Found(_) | Lookup::Refused(_)) {
+            *attempt = Attempt { started: Some(clock.now()), ok: false };
             attempt.ok = fetch_into(&self.http, &set, id.url(), self.policy).await;
             on_fetch(attempt.ok);
         }
-        match set.lookup(kid, ttl) {
+        match set.lookup(kid, ttl, clock) {
             Lookup::Found(key) => Ok(key),
             Lookup::Refused(why) => Err(KeyError::Refused(why)),
             Lookup::Missing if attempt.ok => Err(KeyError::Unknown),
@@ -180,9 +183,10 @@ impl<Id: KeySetId> KeyStore<Id> {
     /// Fetches every known key set again (a background refresh), ignoring the cool-down; `on_fetch`
     /// hears each set and whether its fetch worked.
     pub async fn refresh_all(&self, on_fetch: impl Fn(&Id, bool)) {
+        let clock = self.policy.clock;
         for (id, set) in self.sets.iter() {
             let mut attempt = set.attempt.lock().await;
-            *attempt = Attempt { started: Some(Instant::now()), ok: false };
+            *attempt = Attempt { started: Some(clock.now()), ok: false };
             attempt.ok = fetch_into(&self.http, &set, id.url(), self.policy).await;
             on_fetch(&id, attempt.ok);
         }
@@ -201,7 +205,9 @@ impl<Id: KeySetId> KeyStore<Id> {
         for (id, set) in self.sets.iter() {
             let known = set.known();
             ages.extend(
-                known.keys.iter().map(|(kid, seen)| ((*id).clone(), kid.clone(), seen.last_seen.elapsed())),
+                known.keys.iter().map(|(kid, seen)| {
+                    ((*id).clone(), kid.clone(), self.policy.clock.elapsed(seen.last_seen))
+                }),
             );
         }
         ages
@@ -209,7 +215,8 @@ impl<Id: KeySetId> KeyStore<Id> {
 
     fn refresh_in_background_if_stale(&self, set: &Arc<KeySet>, id: &Id) {
         let Some(interval) = self.policy.refresh_interval else { return };
-        let stale = set.known().last_success.is_none_or(|at| at.elapsed() >= interval);
+        let clock = self.policy.clock;
+        let stale = set.known().last_success.is_none_or(|at| clock.elapsed(at) >= interval);
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
         if !stale {
             return;
@@ -217,7 +224,7 @@ impl<Id: KeySetId> KeyStore<Id> {
         let cooldown = self.policy.refresh_cooldown;
         // A fetch under way, or one started within the cool-down, is as fresh as we may get.
         match set.attempt.try_lock() {
-            Ok(attempt) if attempt.started.is_none_or(|at| at.elapsed() >= cooldown) => {}
+            Ok(attempt) if attempt.started.is_none_or(|at| clock.elapsed(at) >= cooldown) => {}
             _ => return,
         }
         if set.refreshing.swap(true, Ordering::AcqRel) {
@@ -226,8 +233,8 @@ impl<Id: KeySetId> KeyStore<Id> {
         let (http, set, url, policy) = (self.http.clone(), set.clone(), id.url().clone(), self.policy);
         runtime.spawn(async move {
             let mut attempt = set.attempt.lock().await;
-            if attempt.started.is_none_or(|at| at.elapsed() >= cooldown) {
-                *attempt = Attempt { started: Some(Instant::now()), ok: false };
+            if attempt.started.is_none_or(|at| clock.elapsed(at) >= cooldown) {
+                *attempt = Attempt { started: Some(clock.now()), ok: false };
                 attempt.ok = fetch_into(&http, &set, &url, policy).await;
             }
             set.refreshing.store(false, Ordering::Release);
@@ -240,10 +247,10 @@ impl KeySet {
         self.known.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn lookup(&self, kid: &str, ttl: Duration) -> Lookup {
+    fn lookup(&self, kid: &str, ttl: Duration, clock: Clock) -> Lookup {
         match self.known().keys.get(kid) {
             None => Lookup::Missing,
-            Some(seen) if seen.last_seen.elapsed() >= ttl => Lookup::Expired,
+            Some(seen) if clock.elapsed(seen.last_seen) >= ttl => Lookup::Expired,
             Some(Seen { key: Cached::Usable(key), .. }) => Lookup::Found(key.clone()),
             Some(Seen { key: Cached::Refused(why), .. }) => Lookup::Refused(why),
         }
@@ -251,8 +258,8 @@ impl KeySet {
 
     /// Adds the keys of `jwks`, drops keys not seen for a TTL. Entries that are not keys, or have no
     /// opaque kid, are skipped; a key jose refuses is remembered with its reason.
-    fn merge(&self, jwks: Jwks, ttl: Duration) {
-        let now = Instant::now();
+    fn merge(&self, jwks: Jwks, ttl: Duration, clock: Clock) {
+        let now = clock.now();
         let mut known = self.known();
         let published = jwks.keys.into_iter().filter(Value::is_object);
         for jwk in published.filter_map(|key| serde_json::from_value::<PublishedKey>(key).ok()) {
@@ -263,7 +270,7 @@ impl KeySet {
             };
             known.keys.insert(kid, Seen { key, last_seen: now });
         }
-        known.keys.retain(|_, seen| seen.last_seen.elapsed() < ttl);
+        known.keys.retain(|_, seen| clock.elapsed(seen.last_seen) < ttl);
         known.last_success = Some(now);
     }
 }
@@ -272,7 +279,7 @@ impl KeySet {
 async fn fetch_into(http: &reqwest::Client, set: &KeySet, url: &Url, policy: KeyPolicy) -> bool {
     match fetch::json::<Jwks>(http, url, policy.timeout).await {
         Ok(jwks) => {
-            set.merge(jwks, policy.key_ttl);
+            set.merge(jwks, policy.key_ttl, policy.clock);
             tracing::debug!(host = url.host_str(), "fetched a signing key set");
             true
         }

@@ -6,6 +6,7 @@
 //! depends on no other crate of the workspace.
 
 pub mod base64url;
+pub mod clock;
 pub mod compact;
 pub mod fetch;
 pub mod header;

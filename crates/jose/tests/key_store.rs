@@ -9,6 +9,7 @@ use std::{
 
 use jose::{
     base64url,
+    clock::Clock,
     keys::{KeyError, KeyPolicy, KeyStore},
 };
 use serde_json::{Value, json};
@@ -22,6 +23,7 @@ fn policy(refresh_cooldown: Duration) -> KeyPolicy {
         refresh_cooldown,
         refresh_interval: None,
         max_sets: None,
+        clock: Clock::real(),
     }
 }
 
@@ -102,11 +104,12 @@ async fn a_failed_fetch_makes_unknown_kids_unavailable_for_the_whole_cool_down()
 async fn keys_age_out_after_their_ttl_when_the_set_cannot_be_read() {
     let server = MockServer::start().await;
     let url = key_set(&server, &[jwk("k1", 2048)], 200).await;
-    let short = KeyPolicy { key_ttl: Duration::from_millis(100), ..policy(Duration::ZERO) };
+    let clock = Clock::manual();
+    let short = KeyPolicy { key_ttl: Duration::from_millis(100), clock, ..policy(Duration::ZERO) };
     let store = KeyStore::new(reqwest::Client::new(), short);
     assert!(store.key(&url, "k1", |_| {}).await.is_ok());
     key_set(&server, &[], 500).await;
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    clock.advance(Duration::from_millis(150));
     assert_eq!(store.key(&url, "k1", |_| {}).await.err(), Some(KeyError::Unavailable));
 }
 
@@ -114,10 +117,11 @@ async fn keys_age_out_after_their_ttl_when_the_set_cannot_be_read() {
 async fn a_key_past_its_ttl_within_the_cool_down_after_a_good_fetch_has_aged_out() {
     let server = MockServer::start().await;
     let url = key_set(&server, &[jwk("k1", 2048)], 200).await;
-    let short = KeyPolicy { key_ttl: Duration::from_millis(100), ..policy(Duration::from_secs(300)) };
+    let clock = Clock::manual();
+    let short = KeyPolicy { key_ttl: Duration::from_millis(100), clock, ..policy(Duration::from_secs(300)) };
     let store = KeyStore::new(reqwest::Client::new(), short);
     assert!(store.key(&url, "k1", |_| {}).await.is_ok());
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    clock.advance(Duration::from_millis(150));
     assert_eq!(store.key(&url, "k1", |_| {}).await.err(), Some(KeyError::AgedOut));
     assert_eq!(fetches(&server).await, 1, "the cool-down still holds");
 }

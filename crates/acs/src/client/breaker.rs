@@ -10,6 +10,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use jose::clock::Clock;
+
 use super::config::BreakerConfig;
 use crate::error::AcsError;
 
@@ -78,6 +80,7 @@ struct Entry {
 #[derive(Debug)]
 pub(crate) struct Breakers {
     config: BreakerConfig,
+    clock: Clock,
     entries: Mutex<HashMap<String, Entry>>,
 }
 
@@ -93,26 +96,26 @@ pub(crate) struct Admission {
 impl Admission {
     pub(crate) fn settle(mut self, verdict: Verdict) {
         self.settled = true;
-        self.breakers.record_at(&self.tenant, self.probe, verdict, Instant::now());
+        self.breakers.record_at(&self.tenant, self.probe, verdict, self.breakers.clock.now());
     }
 }
 
 impl Drop for Admission {
     fn drop(&mut self) {
         if !self.settled {
-            self.breakers.record_at(&self.tenant, self.probe, Verdict::Unknown, Instant::now());
+            self.breakers.record_at(&self.tenant, self.probe, Verdict::Unknown, self.breakers.clock.now());
         }
     }
 }
 
 impl Breakers {
-    pub(crate) fn new(config: BreakerConfig) -> Self {
-        Self { config, entries: Mutex::new(HashMap::new()) }
+    pub(crate) fn new(config: BreakerConfig, clock: Clock) -> Self {
+        Self { config, clock, entries: Mutex::new(HashMap::new()) }
     }
 
     /// Lets a call through, or says how long to wait.
     pub(crate) fn admit(self: &Arc<Self>, tenant: &str) -> Result<Admission, Duration> {
-        let probe = self.admit_at(tenant, Instant::now())?;
+        let probe = self.admit_at(tenant, self.clock.now())?;
         Ok(Admission { breakers: Arc::clone(self), tenant: tenant.to_owned(), probe, settled: false })
     }
 
@@ -194,7 +197,7 @@ impl Breakers {
     }
 
     pub(crate) fn state(&self, tenant: &str) -> BreakerState {
-        self.state_at(tenant, Instant::now())
+        self.state_at(tenant, self.clock.now())
     }
 
     fn state_at(&self, tenant: &str, now: Instant) -> BreakerState {
@@ -203,7 +206,7 @@ impl Breakers {
 
     /// The tenants whose breaker is not plainly closed with no failures; all others are `Closed`.
     pub(crate) fn states(&self) -> Vec<(String, BreakerState)> {
-        let now = Instant::now();
+        let now = self.clock.now();
         self.lock().iter().map(|(tenant, entry)| (tenant.clone(), state_of(entry, now))).collect()
     }
 

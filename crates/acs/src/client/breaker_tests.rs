@@ -3,7 +3,10 @@ use super::*;
 const TENANT: &str = "fabrikam";
 
 fn breakers(failure_threshold: u32) -> Breakers {
-    Breakers::new(BreakerConfig { failure_threshold, open_for: Duration::from_secs(10), max_tenants: 3 })
+    Breakers::new(
+        BreakerConfig { failure_threshold, open_for: Duration::from_secs(10), max_tenants: 3 },
+        Clock::real(),
+    )
 }
 
 fn fail(breakers: &Breakers, tenant: &str, now: Instant) {

@@ -3,6 +3,8 @@
 
 use std::{fmt, sync::Arc, time::Duration};
 
+use jose::clock::Clock;
+
 use crate::observer::UpstreamObserver;
 
 /// How the [`AcsClient`](super::AcsClient) talks to ACS.
@@ -26,6 +28,8 @@ pub struct AcsClientConfig {
     pub breaker: BreakerConfig,
     /// Told about every upstream attempt (for metrics). `None` to skip.
     pub observer: Option<Arc<dyn UpstreamObserver>>,
+    /// Times the circuit breakers' cool-downs: the real clock, or a manual one in tests.
+    pub clock: Clock,
 }
 
 impl Default for AcsClientConfig {
@@ -40,6 +44,7 @@ impl Default for AcsClientConfig {
             backoff_max: Duration::from_secs(2),
             breaker: BreakerConfig::default(),
             observer: None,
+            clock: Clock::real(),
         }
     }
 }
@@ -56,6 +61,7 @@ impl fmt::Debug for AcsClientConfig {
             .field("backoff_max", &self.backoff_max)
             .field("breaker", &self.breaker)
             .field("observer", &self.observer.as_ref().map(|_| "..."))
+            .field("clock", &self.clock)
             .finish()
     }
 }

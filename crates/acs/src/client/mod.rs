@@ -58,7 +58,7 @@ impl AcsClient {
     /// Fails only if the TLS backend cannot be initialised.
     pub fn new(config: AcsClientConfig) -> Result<Self, reqwest::Error> {
         let http = build_client(config.connect_timeout)?;
-        let breakers = Arc::new(Breakers::new(config.breaker.clone()));
+        let breakers = Arc::new(Breakers::new(config.breaker.clone(), config.clock));
         Ok(Self { inner: Arc::new(Inner { http, config, breakers, tokens: BearerTokens::new() }) })
     }
 

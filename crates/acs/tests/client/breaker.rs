@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use acs::{AcsClientConfig, AcsError, BreakerConfig, BreakerState};
+use jose::clock::Clock;
 use wiremock::{MockServer, ResponseTemplate};
 
 use crate::helpers::*;
@@ -39,11 +40,12 @@ async fn after_the_cool_down_a_successful_probe_closes_the_breaker() {
     let server = MockServer::start().await;
     answer_exchange(&server, ResponseTemplate::new(503), Some(1)).await;
     answer_exchange(&server, token_answer("2026-11-22T14:03:00Z"), None).await;
-    let client = client(breaker_config(1));
+    let clock = Clock::manual();
+    let client = client(AcsClientConfig { clock, ..breaker_config(1) });
     exchange(&client, &server, &access_key()).await.unwrap_err();
     assert_eq!(client.breaker_state(TENANT), BreakerState::Open);
 
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    clock.advance(Duration::from_millis(400));
     assert_eq!(client.breaker_state(TENANT), BreakerState::HalfOpen);
     exchange(&client, &server, &access_key()).await.unwrap();
 
@@ -55,10 +57,11 @@ async fn after_the_cool_down_a_successful_probe_closes_the_breaker() {
 async fn a_failed_probe_reopens_the_breaker() {
     let server = MockServer::start().await;
     answer_exchange(&server, ResponseTemplate::new(503), None).await;
-    let client = client(breaker_config(1));
+    let clock = Clock::manual();
+    let client = client(AcsClientConfig { clock, ..breaker_config(1) });
     exchange(&client, &server, &access_key()).await.unwrap_err();
 
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    clock.advance(Duration::from_millis(400));
     exchange(&client, &server, &access_key()).await.unwrap_err();
 
     assert_eq!(client.breaker_state(TENANT), BreakerState::Open);
@@ -109,9 +112,10 @@ async fn a_users_refusal_as_the_probe_closes_a_half_open_breaker() {
         None,
     );
     answer_exchange(&server, unlicensed, None).await;
-    let client = client(breaker_config(1));
+    let clock = Clock::manual();
+    let client = client(AcsClientConfig { clock, ..breaker_config(1) });
     exchange(&client, &server, &access_key()).await.unwrap_err();
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    clock.advance(Duration::from_millis(400));
 
     let error = exchange(&client, &server, &access_key()).await.unwrap_err();
 

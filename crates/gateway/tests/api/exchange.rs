@@ -1,12 +1,16 @@
 //! The exchange endpoints against the devstack's issuer and emulator: happy paths, the cache, and
 //! the refusals the gateway owns.
 
+use std::time::Duration;
+
 use devstack::issuer::MintRequest;
+use registry::domain::TenantSlug;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use tokio::sync::broadcast;
 
 use crate::{
-    helpers::{APP_ID, ENTRA_TENANT, assert_problem},
+    helpers::{APP_ID, ENTRA_TENANT, TestApp, assert_problem},
     upstreams::{USER_ID, spawn_exchange_app},
 };
 
@@ -261,18 +265,43 @@ async fn bad_requests_are_400_and_unknown_or_suspended_tenants_say_so() {
     )
     .await;
 
+    let mut changes = app.tenant_cache.subscribe();
     let patched = app.patch_tenant(&slug, Some("*"), &json!({"status": "suspended"})).await;
     assert_eq!(patched.status(), StatusCode::OK);
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    until_cache_serves(&app, &mut changes, &slug, Some("suspended")).await;
     assert_problem(app.exchange(&slug, &up.a1(), None).await, StatusCode::FORBIDDEN, "tenant_suspended")
         .await;
     let deleted =
         app.admin(reqwest::Method::DELETE, &format!("/admin/v1/tenants/{slug}")).send().await.unwrap();
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    until_cache_serves(&app, &mut changes, &slug, None).await;
     assert_problem(app.exchange(&slug, &up.a1(), None).await, StatusCode::NOT_FOUND, "tenant_not_found")
         .await;
     assert_eq!(up.acs_exchanges(), 0);
+}
+
+/// Waits until this replica's tenant cache serves `slug` with `status` (`None`: deleted), that is
+/// until the change's NOTIFY has reached it: checked again at each announced change, against a
+/// deadline.
+async fn until_cache_serves(
+    app: &TestApp,
+    changes: &mut broadcast::Receiver<TenantSlug>,
+    slug: &str,
+    status: Option<&str>,
+) {
+    let slug = TenantSlug::parse(slug).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let cached = app.tenant_cache.get(&slug).await.unwrap();
+        if cached.as_ref().map(|tenant| tenant.status.as_str()) == status {
+            return;
+        }
+        match tokio::time::timeout_at(deadline, changes.recv()).await {
+            Ok(Ok(_) | Err(broadcast::error::RecvError::Lagged(_))) => {}
+            Ok(Err(broadcast::error::RecvError::Closed)) => panic!("the tenant cache stopped announcing"),
+            Err(_) => panic!("the change to {slug} never reached the tenant cache"),
+        }
+    }
 }
 
 fn claims(jwt: &str) -> Value {

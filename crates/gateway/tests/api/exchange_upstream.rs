@@ -9,8 +9,12 @@ use serde_json::json;
 
 use crate::{
     helpers::{APP_ID, ENTRA_TENANT, assert_problem, spawn_app_on, spawn_app_without_postgres},
+    operations::{sample, scrape},
     upstreams::{USER_ID, spawn_exchange_app},
 };
+
+/// The emulator's refetch cool-down for unknown kids (`devstack/src/emulator/keys.rs`).
+const EMULATOR_KEY_REFETCH_COOLDOWN: Duration = Duration::from_millis(500);
 
 #[tokio::test]
 async fn acs_throttling_is_passed_on_as_429_with_retry_after() {
@@ -116,21 +120,14 @@ async fn two_replicas_together_enforce_the_tenants_limit() {
     settings.push(("ACSGW_KEY_REFRESH_COOLDOWN_SECONDS", "0"));
     let b = spawn_app_on(&a.database_url, &settings).await;
     let slug = a.create_exchange_tenant(&up, &json!({"limits": {"exchangesPerSecond": 1, "burst": 4}})).await;
-    // Both replicas must count each other before the test means anything.
+    // Both replicas must count each other before the test means anything: each one's limiter (as
+    // its `acsgw_live_replicas` gauge shows) shares the limit between two.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let live: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM replica_heartbeats WHERE last_seen > now() - interval '3 seconds'",
-        )
-        .fetch_one(&a.pool)
-        .await
-        .unwrap();
-        if live == 2 {
-            tokio::time::sleep(Duration::from_millis(1100)).await;
-            break;
+    for replica in [&a, &b] {
+        while sample(&scrape(&replica.url("/metrics")).await, "acsgw_live_replicas", &[]) != Some(2.0) {
+            assert!(tokio::time::Instant::now() < deadline, "replicas never saw each other");
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert!(tokio::time::Instant::now() < deadline, "replicas never saw each other");
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let mut allowed = 0;
     for n in 0..6 {
@@ -154,9 +151,12 @@ async fn a_signing_key_rotated_mid_traffic_is_picked_up_with_one_fetch() {
     // The issuer counts every key-set fetch; the emulator's own are not the gateway's.
     let gateway_fetches = || up.issuer.key_set_fetches() - up.acs.stats().key_fetches;
     let fetches = gateway_fetches();
+    // The emulator's last key fetch (if any) started before this instant.
+    let emulator_fetched_by = tokio::time::Instant::now();
     up.issuer.issuer().rotate(false).unwrap();
-    // The emulator, like ACS, refetches keys for an unknown kid only after its own cool-down.
-    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    // The emulator, like ACS, refetches keys for an unknown kid only after its own cool-down, timed
+    // by its real clock: wait until that cool-down is over for certain, not for a guessed while.
+    tokio::time::sleep_until(emulator_fetched_by + EMULATOR_KEY_REFETCH_COOLDOWN).await;
     let response = app.exchange(&slug, &up.a1_with(json!({"uti": "after-rotation"})), None).await;
     assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap());
     assert_eq!(gateway_fetches(), fetches + 1);
@@ -246,9 +246,15 @@ async fn stopping_the_gateway_lets_an_exchange_in_flight_finish() {
     let slug = app.create_exchange_tenant(&up, &json!({})).await;
     up.set_faults(Faults { latency_ms: 800, ..Default::default() });
     let a1 = up.a1();
+    let attempts = up.acs.stats().exchange_attempts;
     let in_flight = app.exchange(&slug, &a1, None);
     let stop = async {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // Once ACS holds the exchange (its injected latency), the request is in flight here.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while up.acs.stats().exchange_attempts == attempts {
+            assert!(tokio::time::Instant::now() < deadline, "the exchange never reached ACS");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         app.stop().await;
     };
     let (response, ()) = tokio::join!(in_flight, stop);
