@@ -152,5 +152,14 @@ async fn a_stopped_issuer_no_longer_answers() {
 
     app.running.stop().await;
 
-    assert!(reqwest::get(url).await.is_err());
+    assert!(
+        reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .unwrap()
+            .get(url)
+            .send()
+            .await
+            .is_err()
+    );
 }

@@ -16,7 +16,12 @@ async fn serving(template: ResponseTemplate) -> (MockServer, Url) {
 }
 
 async fn get(url: &Url, timeout: Duration) -> Result<Value, FetchError> {
-    fetch::json(&reqwest::Client::new(), url, timeout).await
+    fetch::json(
+        &reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap(),
+        url,
+        timeout,
+    )
+    .await
 }
 
 #[tokio::test]
@@ -34,7 +39,7 @@ async fn a_document_up_to_the_size_limit_is_read_and_one_byte_more_is_refused() 
 #[tokio::test]
 async fn a_read_is_bounded_by_the_callers_limit() {
     let (_server, url) = serving(ResponseTemplate::new(200).set_body_string("0123456789")).await;
-    let http = reqwest::Client::new();
+    let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap();
     let mut response = http.get(url.clone()).send().await.unwrap();
     assert_eq!(fetch::read_bounded(&mut response, 10).await.unwrap(), b"0123456789");
     let mut response = http.get(url).send().await.unwrap();
@@ -73,7 +78,14 @@ async fn a_streamed_answer_with_no_declared_length_is_cut_off_at_the_limit() {
         let answer = format!("{head}{chunk}{chunk}0\r\n\r\n");
         let _ = socket.write_all(answer.as_bytes()).await;
     });
-    let mut response = reqwest::Client::new().get(url).send().await.unwrap();
+    let mut response = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap()
+        .get(url)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.content_length(), None);
     assert!(matches!(fetch::read_bounded(&mut response, 11).await, Err(FetchError::TooLarge(11))));
 }

@@ -21,7 +21,10 @@ impl TestIssuer {
     pub async fn spawn() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let running = DevIssuer::new().unwrap().start(listener).await.unwrap();
-        Self { running, http: reqwest::Client::new() }
+        Self {
+            running,
+            http: reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap(),
+        }
     }
 
     pub fn issuer(&self) -> &DevIssuer {

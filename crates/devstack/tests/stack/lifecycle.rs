@@ -63,14 +63,31 @@ async fn the_stack_runs_its_own_postgres_and_ctrl_c_stops_everything() {
     let mut child = spawn_stack(&dir, None, &[]);
     let env = wait_for_env(&dir.join("env"), &mut child).await;
     let gateway = env["ACSGW_URL"].clone();
-    let response = reqwest::get(format!("{gateway}/readyz")).await.unwrap();
+    let response = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap()
+        .get(format!("{gateway}/readyz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     assert!(postmaster_pid(&dir).exists(), "the private Postgres runs under the data dir");
 
     let (status, stderr) = signal_and_wait(&mut child, "INT").await;
     assert!(status.success(), "{status:?}\n{stderr}");
     assert_no_postmaster(&dir, &stderr);
-    assert!(reqwest::get(format!("{gateway}/healthz")).await.is_err(), "the gateway is gone");
+    assert!(
+        reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .unwrap()
+            .get(format!("{gateway}/healthz"))
+            .send()
+            .await
+            .is_err(),
+        "the gateway is gone"
+    );
     remove(&dir);
 }
 

@@ -49,7 +49,15 @@ impl Binary {
         });
         let binary = Self { child, address, logs: Some(logs) };
         for _ in 0..100 {
-            if reqwest::get(format!("http://{}/healthz", binary.address)).await.is_ok() {
+            if reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .build()
+                .unwrap()
+                .get(format!("http://{}/healthz", binary.address))
+                .send()
+                .await
+                .is_ok()
+            {
                 return binary;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;

@@ -15,7 +15,14 @@ use crate::{
 };
 
 pub async fn scrape(url: &str) -> String {
-    let response = reqwest::get(url).await.unwrap();
+    let response = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap()
+        .get(url)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
     response.text().await.unwrap()

@@ -26,7 +26,12 @@ async fn tokens_with_a_stripped_signature_are_refused() {
 #[tokio::test]
 async fn hs256_tokens_keyed_with_the_published_rsa_key_are_refused() {
     let (app, up, slug) = setup().await;
-    let jwks: Value = reqwest::get(format!("{}/{ENTRA_TENANT}/discovery/keys", up.issuer.base_url()))
+    let jwks: Value = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap()
+        .get(format!("{}/{ENTRA_TENANT}/discovery/keys", up.issuer.base_url()))
+        .send()
         .await
         .unwrap()
         .json()
