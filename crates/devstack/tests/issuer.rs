@@ -152,14 +152,5 @@ async fn a_stopped_issuer_no_longer_answers() {
 
     app.running.stop().await;
 
-    assert!(
-        reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(30))
-            .build()
-            .unwrap()
-            .get(url)
-            .send()
-            .await
-            .is_err()
-    );
+    assert!(crate::issuer_support::http_client().get(url).send().await.is_err());
 }

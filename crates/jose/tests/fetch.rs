@@ -16,12 +16,7 @@ async fn serving(template: ResponseTemplate) -> (MockServer, Url) {
 }
 
 async fn get(url: &Url, timeout: Duration) -> Result<Value, FetchError> {
-    fetch::json(
-        &reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap(),
-        url,
-        timeout,
-    )
-    .await
+    fetch::json(&http_client(), url, timeout).await
 }
 
 #[tokio::test]
@@ -39,7 +34,7 @@ async fn a_document_up_to_the_size_limit_is_read_and_one_byte_more_is_refused() 
 #[tokio::test]
 async fn a_read_is_bounded_by_the_callers_limit() {
     let (_server, url) = serving(ResponseTemplate::new(200).set_body_string("0123456789")).await;
-    let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap();
+    let http = http_client();
     let mut response = http.get(url.clone()).send().await.unwrap();
     assert_eq!(fetch::read_bounded(&mut response, 10).await.unwrap(), b"0123456789");
     let mut response = http.get(url).send().await.unwrap();
@@ -78,14 +73,12 @@ async fn a_streamed_answer_with_no_declared_length_is_cut_off_at_the_limit() {
         let answer = format!("{head}{chunk}{chunk}0\r\n\r\n");
         let _ = socket.write_all(answer.as_bytes()).await;
     });
-    let mut response = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .unwrap()
-        .get(url)
-        .send()
-        .await
-        .unwrap();
+    let mut response = http_client().get(url).send().await.unwrap();
     assert_eq!(response.content_length(), None);
     assert!(matches!(fetch::read_bounded(&mut response, 11).await, Err(FetchError::TooLarge(11))));
+}
+
+/// An HTTP client for tests, with a timeout: a hung server fails the test instead of holding it.
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap()
 }

@@ -49,10 +49,7 @@ async fn fetches(server: &MockServer) -> usize {
 async fn concurrent_lookups_of_an_unknown_kid_share_one_fetch() {
     let server = MockServer::start().await;
     let url = key_set(&server, &[jwk("k1", 2048)], 200).await;
-    let store = KeyStore::new(
-        reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap(),
-        policy(Duration::from_secs(300)),
-    );
+    let store = KeyStore::new(http_client(), policy(Duration::from_secs(300)));
     let lookups = (0..8).map(|_| store.key(&url, "k1", |_| {}));
     let keys = futures_util::future::join_all(lookups).await;
     assert!(keys.iter().all(Result::is_ok));
@@ -63,18 +60,12 @@ async fn concurrent_lookups_of_an_unknown_kid_share_one_fetch() {
 async fn unknown_kids_cause_at_most_one_fetch_per_cool_down() {
     let server = MockServer::start().await;
     let url = key_set(&server, &[jwk("k1", 2048)], 200).await;
-    let store = KeyStore::new(
-        reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap(),
-        policy(Duration::from_secs(300)),
-    );
+    let store = KeyStore::new(http_client(), policy(Duration::from_secs(300)));
     for kid in ["invented-1", "invented-2", "invented-3"] {
         assert_eq!(store.key(&url, kid, |_| {}).await.err(), Some(KeyError::Unknown), "{kid}");
     }
     assert_eq!(fetches(&server).await, 1);
-    let eager = KeyStore::new(
-        reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap(),
-        policy(Duration::ZERO),
-    );
+    let eager = KeyStore::new(http_client(), policy(Duration::ZERO));
     for kid in ["invented-1", "invented-2"] {
         assert_eq!(eager.key(&url, kid, |_| {}).await.err(), Some(KeyError::Unknown));
     }
@@ -85,10 +76,7 @@ async fn unknown_kids_cause_at_most_one_fetch_per_cool_down() {
 async fn known_keys_outlive_a_failing_key_set_and_unknown_kids_are_then_unavailable() {
     let server = MockServer::start().await;
     let url = key_set(&server, &[jwk("k1", 2048)], 200).await;
-    let store = KeyStore::new(
-        reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap(),
-        policy(Duration::ZERO),
-    );
+    let store = KeyStore::new(http_client(), policy(Duration::ZERO));
     let heard = AtomicUsize::new(0);
     assert!(store.key(&url, "k1", |ok| assert!(ok)).await.is_ok());
     key_set(&server, &[], 500).await;
@@ -105,10 +93,7 @@ async fn known_keys_outlive_a_failing_key_set_and_unknown_kids_are_then_unavaila
 async fn a_failed_fetch_makes_unknown_kids_unavailable_for_the_whole_cool_down() {
     let server = MockServer::start().await;
     let url = key_set(&server, &[], 503).await;
-    let store = KeyStore::new(
-        reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap(),
-        policy(Duration::from_secs(300)),
-    );
+    let store = KeyStore::new(http_client(), policy(Duration::from_secs(300)));
     for _ in 0..3 {
         assert_eq!(store.key(&url, "k1", |_| {}).await.err(), Some(KeyError::Unavailable));
     }
@@ -121,10 +106,7 @@ async fn keys_age_out_after_their_ttl_when_the_set_cannot_be_read() {
     let url = key_set(&server, &[jwk("k1", 2048)], 200).await;
     let clock = Clock::manual();
     let short = KeyPolicy { key_ttl: Duration::from_millis(100), clock, ..policy(Duration::ZERO) };
-    let store = KeyStore::new(
-        reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap(),
-        short,
-    );
+    let store = KeyStore::new(http_client(), short);
     assert!(store.key(&url, "k1", |_| {}).await.is_ok());
     key_set(&server, &[], 500).await;
     clock.advance(Duration::from_millis(150));
@@ -137,10 +119,7 @@ async fn a_key_past_its_ttl_within_the_cool_down_after_a_good_fetch_has_aged_out
     let url = key_set(&server, &[jwk("k1", 2048)], 200).await;
     let clock = Clock::manual();
     let short = KeyPolicy { key_ttl: Duration::from_millis(100), clock, ..policy(Duration::from_secs(300)) };
-    let store = KeyStore::new(
-        reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap(),
-        short,
-    );
+    let store = KeyStore::new(http_client(), short);
     assert!(store.key(&url, "k1", |_| {}).await.is_ok());
     clock.advance(Duration::from_millis(150));
     assert_eq!(store.key(&url, "k1", |_| {}).await.err(), Some(KeyError::AgedOut));
@@ -152,10 +131,7 @@ async fn short_keys_are_refused_with_their_reason_and_junk_entries_are_skipped()
     let server = MockServer::start().await;
     let keys = [jwk("short", 1024), json!("not a key"), json!({"kid": 5}), jwk("k1", 2048)];
     let url = key_set(&server, &keys, 200).await;
-    let store = KeyStore::new(
-        reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap(),
-        policy(Duration::from_secs(300)),
-    );
+    let store = KeyStore::new(http_client(), policy(Duration::from_secs(300)));
     let refused = store.key(&url, "short", |_| {}).await.err();
     assert_eq!(refused, Some(KeyError::Refused("RSA key shorter than 2048 bits")));
     assert!(store.key(&url, "k1", |_| {}).await.is_ok());
@@ -165,10 +141,7 @@ async fn short_keys_are_refused_with_their_reason_and_junk_entries_are_skipped()
 async fn key_ages_name_each_set_and_kid_and_refresh_all_fetches_every_set_again() {
     let server = MockServer::start().await;
     let url = key_set(&server, &[jwk("k1", 2048)], 200).await;
-    let store = KeyStore::new(
-        reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap(),
-        policy(Duration::from_secs(300)),
-    );
+    let store = KeyStore::new(http_client(), policy(Duration::from_secs(300)));
     assert!(store.key(&url, "k1", |_| {}).await.is_ok());
     let ages = store.key_ages();
     assert_eq!(ages.len(), 1);
@@ -189,12 +162,14 @@ async fn key_ages_name_each_set_and_kid_and_refresh_all_fetches_every_set_again(
 async fn forgotten_sets_are_fetched_again() {
     let server = MockServer::start().await;
     let url = key_set(&server, &[jwk("k1", 2048)], 200).await;
-    let store = KeyStore::new(
-        reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap(),
-        policy(Duration::from_secs(300)),
-    );
+    let store = KeyStore::new(http_client(), policy(Duration::from_secs(300)));
     assert!(store.key(&url, "k1", |_| {}).await.is_ok());
     store.forget(|_| true);
     assert!(store.key(&url, "k1", |_| {}).await.is_ok());
     assert_eq!(fetches(&server).await, 2);
+}
+
+/// An HTTP client for tests, with a timeout: a hung server fails the test instead of holding it.
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap()
 }

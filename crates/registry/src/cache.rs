@@ -172,11 +172,6 @@ impl TenantCache {
         self.sessions.subscribe()
     }
 
-    /// Whether a listener session is live now (changes made elsewhere reach this replica).
-    pub fn is_listening(&self) -> bool {
-        self.live_session.load(Ordering::Acquire) != 0
-    }
-
     pub fn clear(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.invalidate_all();

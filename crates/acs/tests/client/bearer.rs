@@ -138,13 +138,7 @@ async fn acs_rejecting_the_bearer_token_drops_it_from_the_cache() {
 async fn a_users_refusal_keeps_the_bearer_token_while_an_unknown_403_drops_it() {
     let server = MockServer::start().await;
     answer_token_endpoint(&server, bearer_token(3599)).await;
-    let unlicensed = acs_error(
-        403,
-        "UserLicenseNotPresentForbidden",
-        "User Login. Teams is disabled in user licenses",
-        None,
-    );
-    answer_exchange(&server, unlicensed, Some(2)).await;
+    answer_exchange(&server, unlicensed_user(), Some(2)).await;
     answer_exchange(&server, acs_error(403, "Forbidden", "No role assignment.", None), None).await;
     let (client, credential) = (client(config()), principal(&server));
 

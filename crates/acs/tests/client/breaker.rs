@@ -82,13 +82,7 @@ async fn refusals_prove_acs_is_up_and_do_not_count_as_failures() {
 #[tokio::test]
 async fn a_users_refusals_never_open_the_breaker() {
     let server = MockServer::start().await;
-    let unlicensed = acs_error(
-        403,
-        "UserLicenseNotPresentForbidden",
-        "User Login. Teams is disabled in user licenses",
-        None,
-    );
-    answer_exchange(&server, unlicensed, None).await;
+    answer_exchange(&server, unlicensed_user(), None).await;
     let client = client(breaker_config(1));
 
     for _ in 0..5 {
@@ -105,13 +99,7 @@ async fn a_users_refusals_never_open_the_breaker() {
 async fn a_users_refusal_as_the_probe_closes_a_half_open_breaker() {
     let server = MockServer::start().await;
     answer_exchange(&server, ResponseTemplate::new(503), Some(1)).await;
-    let unlicensed = acs_error(
-        403,
-        "UserLicenseNotPresentForbidden",
-        "User Login. Teams is disabled in user licenses",
-        None,
-    );
-    answer_exchange(&server, unlicensed, None).await;
+    answer_exchange(&server, unlicensed_user(), None).await;
     let clock = Clock::manual();
     let client = client(AcsClientConfig { clock, ..breaker_config(1) });
     exchange(&client, &server, &access_key()).await.unwrap_err();

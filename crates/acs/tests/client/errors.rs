@@ -52,13 +52,7 @@ async fn a_401_without_a_body_means_our_credential_was_rejected() {
 
 #[tokio::test]
 async fn a_missing_teams_licence_is_the_users_refusal_after_one_call() {
-    let (error, calls) = one_answer(acs_error(
-        403,
-        "UserLicenseNotPresentForbidden",
-        "User Login. Teams is disabled in user licenses",
-        None,
-    ))
-    .await;
+    let (error, calls) = one_answer(unlicensed_user()).await;
     assert!(matches!(error, AcsError::UserRefused(UserRefusal::TeamsLicenseMissing)), "{error:?}");
     assert_eq!(calls, 1, "a refusal of the user is not retried");
 }

@@ -86,6 +86,11 @@ pub fn acs_error(status: u16, code: &str, message: &str, target: Option<&str>) -
 }
 
 /// Answers the exchange with `template`, at most `times` times when given (later mocks take over).
+/// ACS's answer for a user without a Teams licence, as Microsoft Learn documents it.
+pub fn unlicensed_user() -> ResponseTemplate {
+    acs_error(403, "UserLicenseNotPresentForbidden", "User Login. Teams is disabled in user licenses", None)
+}
+
 pub async fn answer_exchange(server: &MockServer, template: ResponseTemplate, times: Option<u64>) {
     let mock = Mock::given(method("POST")).and(path(EXCHANGE_PATH)).respond_with(template);
     match times {

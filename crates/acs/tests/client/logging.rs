@@ -99,13 +99,7 @@ async fn a_users_refusal_is_logged_with_acs_code_and_never_as_a_rejected_credent
     let captured = Captured::default();
     let _guard = captured.install();
     let server = MockServer::start().await;
-    let unlicensed = acs_error(
-        403,
-        "UserLicenseNotPresentForbidden",
-        "User Login. Teams is disabled in user licenses",
-        None,
-    );
-    answer_exchange(&server, unlicensed, None).await;
+    answer_exchange(&server, unlicensed_user(), None).await;
 
     exchange(&client(config()), &server, &access_key()).await.unwrap_err();
 

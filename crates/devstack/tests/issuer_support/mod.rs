@@ -21,10 +21,7 @@ impl TestIssuer {
     pub async fn spawn() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let running = DevIssuer::new().unwrap().start(listener).await.unwrap();
-        Self {
-            running,
-            http: reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap(),
-        }
+        Self { running, http: http_client() }
     }
 
     pub fn issuer(&self) -> &DevIssuer {
@@ -110,4 +107,9 @@ async fn read(response: reqwest::Response) -> (StatusCode, Value) {
     let text = response.text().await.unwrap();
     let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text:?}"));
     (status, body)
+}
+
+/// An HTTP client for tests, with a timeout: a hung server fails the test instead of holding it.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap()
 }

@@ -47,7 +47,7 @@ async fn rotation_with_retire_old_unpublishes_every_earlier_key() {
 #[tokio::test]
 async fn rotation_accepts_an_empty_body_and_refuses_unknown_members() {
     let app = TestIssuer::spawn().await;
-    let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap();
+    let http = crate::issuer_support::http_client();
 
     let empty = http.post(app.url("/dev/keys:rotate")).send().await.unwrap();
     let (status, body) = app.post_json("/dev/keys:rotate", &json!({"retire": true})).await;

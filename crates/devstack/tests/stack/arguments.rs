@@ -34,10 +34,7 @@ async fn a_throttle_rate_of_one_makes_the_emulator_answer_429() {
         spawn_stack(&dir, Some(&url), &["--acs-throttle-rate", "1", "--acs-retry-after-seconds", "7"]);
     let env = wait_for_env(&dir.join("env"), &mut child).await;
 
-    let response = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .unwrap()
+    let response = crate::stack_support::http_client()
         .post(format!("{}/identities?api-version=2023-10-01", env["DEV_ACS_ENDPOINT"]))
         .send()
         .await

@@ -35,14 +35,8 @@ async fn a_second_stack_is_refused_a_data_dir_in_use_and_the_first_keeps_running
     assert!(stderr.contains("--data-dir") && stderr.contains("in use"), "{stderr}");
     assert!(stderr.contains(&format!("pid {}", first.id())), "{stderr}");
 
-    let ready = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .unwrap()
-        .get(format!("{}/readyz", env["ACSGW_URL"]))
-        .send()
-        .await
-        .unwrap();
+    let ready =
+        crate::stack_support::http_client().get(format!("{}/readyz", env["ACSGW_URL"])).send().await.unwrap();
     assert_eq!(ready.status(), 200, "the first stack is untouched");
     let (status, stderr) = signal_and_wait(&mut first, "INT").await;
     assert!(status.success(), "{stderr}");

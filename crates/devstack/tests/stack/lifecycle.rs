@@ -63,14 +63,7 @@ async fn the_stack_runs_its_own_postgres_and_ctrl_c_stops_everything() {
     let mut child = spawn_stack(&dir, None, &[]);
     let env = wait_for_env(&dir.join("env"), &mut child).await;
     let gateway = env["ACSGW_URL"].clone();
-    let response = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .unwrap()
-        .get(format!("{gateway}/readyz"))
-        .send()
-        .await
-        .unwrap();
+    let response = crate::stack_support::http_client().get(format!("{gateway}/readyz")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert!(postmaster_pid(&dir).exists(), "the private Postgres runs under the data dir");
 
@@ -78,14 +71,7 @@ async fn the_stack_runs_its_own_postgres_and_ctrl_c_stops_everything() {
     assert!(status.success(), "{status:?}\n{stderr}");
     assert_no_postmaster(&dir, &stderr);
     assert!(
-        reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(30))
-            .build()
-            .unwrap()
-            .get(format!("{gateway}/healthz"))
-            .send()
-            .await
-            .is_err(),
+        crate::stack_support::http_client().get(format!("{gateway}/healthz")).send().await.is_err(),
         "the gateway is gone"
     );
     remove(&dir);

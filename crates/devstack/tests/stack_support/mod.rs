@@ -174,3 +174,8 @@ pub fn assert_no_postmaster(dir: &Path, stderr: &str) {
 pub fn remove(dir: &Path) {
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// An HTTP client for tests, with a timeout: a hung server fails the test instead of holding it.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap()
+}

@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 
 use moka::sync::Cache;
 use registry::{
-    domain::{AcsEndpoint, Authority, AuthorizationPolicy, JwtKey, Limits, Tenant, TenantSlug, TenantStatus},
+    domain::{AcsEndpoint, Authority, AuthorizationPolicy, JwtKey, Limits, Tenant, TenantSlug},
     sealing::{Keyring, SealError},
     tenants::{OpenedAcsCredential, OpenedSecret},
 };
@@ -36,10 +36,6 @@ impl TenantRuntime {
 
     pub fn id(&self) -> Uuid {
         self.tenant.id.as_uuid()
-    }
-
-    pub fn is_suspended(&self) -> bool {
-        self.tenant.status == TenantStatus::Suspended
     }
 
     /// The Entra authority A1 must come from.

@@ -136,7 +136,7 @@ async fn admin_key_create_prints_a_key_that_opens_the_admin_api_and_a_serve_that
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap();
+    let client = crate::helpers::http_client();
     let mut answered = None;
     for _ in 0..100 {
         if let Ok(response) = client

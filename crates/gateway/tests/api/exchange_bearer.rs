@@ -33,14 +33,8 @@ async fn bearer_tenant(app: &TestApp, up: &Upstreams, sent_secret: &str) -> Stri
 
 /// The emulator's counters as its `/dev/stats` endpoint reports them.
 async fn emulator_stats(up: &Upstreams) -> Value {
-    let response = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .unwrap()
-        .get(format!("{}/dev/stats", up.acs.endpoint()))
-        .send()
-        .await
-        .unwrap();
+    let response =
+        crate::helpers::http_client().get(format!("{}/dev/stats", up.acs.endpoint())).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     response.json().await.unwrap()
 }

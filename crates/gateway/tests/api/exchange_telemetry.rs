@@ -49,10 +49,7 @@ impl Binary {
         });
         let binary = Self { child, address, logs: Some(logs) };
         for _ in 0..100 {
-            if reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(30))
-                .build()
-                .unwrap()
+            if crate::helpers::http_client()
                 .get(format!("http://{}/healthz", binary.address))
                 .send()
                 .await

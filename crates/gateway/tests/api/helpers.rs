@@ -104,7 +104,7 @@ async fn start(database_url: &str, overrides: &[(&str, &str)]) -> TestApp {
     });
     TestApp {
         address,
-        client: reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap(),
+        client: http_client(),
         admin_key: String::new(),
         database_url: database_url.to_owned(),
         pool: PgPool::connect_lazy(database_url).unwrap(),
@@ -232,4 +232,9 @@ pub async fn assert_problem(response: Response, status: StatusCode, code: &str) 
 
 pub fn etag(response: &Response) -> String {
     response.headers()["etag"].to_str().unwrap().to_owned()
+}
+
+/// An HTTP client for tests, with a timeout: a hung server fails the test instead of holding it.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap()
 }

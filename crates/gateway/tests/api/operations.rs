@@ -15,14 +15,7 @@ use crate::{
 };
 
 pub async fn scrape(url: &str) -> String {
-    let response = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .unwrap()
-        .get(url)
-        .send()
-        .await
-        .unwrap();
+    let response = crate::helpers::http_client().get(url).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
     response.text().await.unwrap()

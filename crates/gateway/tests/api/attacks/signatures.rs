@@ -26,10 +26,7 @@ async fn tokens_with_a_stripped_signature_are_refused() {
 #[tokio::test]
 async fn hs256_tokens_keyed_with_the_published_rsa_key_are_refused() {
     let (app, up, slug) = setup().await;
-    let jwks: Value = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .unwrap()
+    let jwks: Value = crate::helpers::http_client()
         .get(format!("{}/{ENTRA_TENANT}/discovery/keys", up.issuer.base_url()))
         .send()
         .await
