@@ -61,16 +61,56 @@ pub enum Rejection {
     GuestAccount,
 }
 
+/// What a rejection says about the token: the one classification its callers answer by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectionKind {
+    /// Not a valid token: malformed, signed with a key or algorithm we do not accept, from another
+    /// issuer, for another audience, outside its lifetime, or with claims that break Entra's rules.
+    Invalid,
+    /// A valid token, refused for the stated reason; the stable code says which (`insufficient_scope`,
+    /// `user_mismatch`, `app_not_allowed`, `tenant_not_allowed`).
+    Refused(&'static str),
+    /// Nobody could tell whether the token is good: the signing keys (or the metadata naming them)
+    /// could not be fetched. An outage upstream, not a fault of the token.
+    Unverifiable,
+}
+
 impl Rejection {
+    /// Whether the token is invalid, valid and refused, or could not be checked. Every variant is
+    /// named, so that a new one must be classified here.
+    pub fn kind(&self) -> RejectionKind {
+        use RejectionKind::{Invalid, Refused, Unverifiable};
+        match self {
+            Self::Malformed(_)
+            | Self::Header(_)
+            | Self::Algorithm
+            | Self::UnknownKey
+            | Self::Key(_)
+            | Self::Signature
+            | Self::Version
+            | Self::Issuer
+            | Self::Audience
+            | Self::Expired
+            | Self::NotYetValid
+            | Self::LifetimeTooLong
+            | Self::MissingClaim(_)
+            | Self::BadClaim(_) => Invalid,
+            Self::Scope | Self::AppOnly => Refused("insufficient_scope"),
+            Self::UserMismatch => Refused("user_mismatch"),
+            Self::AppMismatch | Self::AppNotAllowed => Refused("app_not_allowed"),
+            Self::TenantNotAllowed | Self::ConsumerTenant | Self::GuestAccount => {
+                Refused("tenant_not_allowed")
+            }
+            Self::KeysUnavailable => Unverifiable,
+        }
+    }
+
     /// The stable error code of the gateway's API for this rejection.
     pub fn code(&self) -> &'static str {
-        match self {
-            Self::Scope | Self::AppOnly => "insufficient_scope",
-            Self::UserMismatch => "user_mismatch",
-            Self::AppMismatch | Self::AppNotAllowed => "app_not_allowed",
-            Self::TenantNotAllowed | Self::ConsumerTenant | Self::GuestAccount => "tenant_not_allowed",
-            Self::KeysUnavailable => "upstream_unavailable",
-            _ => "invalid_token",
+        match self.kind() {
+            RejectionKind::Invalid => "invalid_token",
+            RejectionKind::Refused(code) => code,
+            RejectionKind::Unverifiable => "upstream_unavailable",
         }
     }
 
@@ -166,5 +206,47 @@ mod tests {
         assert_eq!(Rejection::GuestAccount.reason(), "guest_account");
         assert_eq!(Rejection::GuestAccount.code(), "tenant_not_allowed");
         assert_eq!(Rejection::KeysUnavailable.code(), "upstream_unavailable");
+    }
+
+    #[test]
+    fn a_token_for_another_audience_is_invalid_not_refused() {
+        assert_eq!(Rejection::Audience.kind(), RejectionKind::Invalid);
+        assert_eq!(Rejection::Audience.code(), "invalid_token");
+    }
+
+    #[test]
+    fn an_expired_or_badly_signed_token_is_invalid() {
+        for rejection in [Rejection::Expired, Rejection::Signature, Rejection::UnknownKey, Rejection::Version]
+        {
+            assert_eq!(rejection.kind(), RejectionKind::Invalid, "{rejection:?}");
+        }
+    }
+
+    #[test]
+    fn a_valid_token_without_the_scopes_or_for_an_app_only_is_refused_for_insufficient_scope() {
+        assert_eq!(Rejection::Scope.kind(), RejectionKind::Refused("insufficient_scope"));
+        assert_eq!(Rejection::AppOnly.kind(), RejectionKind::Refused("insufficient_scope"));
+    }
+
+    #[test]
+    fn a_guest_or_a_personal_account_is_refused_as_a_tenant_not_allowed() {
+        for rejection in [Rejection::GuestAccount, Rejection::ConsumerTenant, Rejection::TenantNotAllowed] {
+            assert_eq!(rejection.kind(), RejectionKind::Refused("tenant_not_allowed"), "{rejection:?}");
+        }
+    }
+
+    #[test]
+    fn another_users_or_another_apps_token_is_refused_with_its_own_code() {
+        assert_eq!(Rejection::UserMismatch.kind(), RejectionKind::Refused("user_mismatch"));
+        assert_eq!(Rejection::AppMismatch.kind(), RejectionKind::Refused("app_not_allowed"));
+        assert_eq!(Rejection::AppNotAllowed.kind(), RejectionKind::Refused("app_not_allowed"));
+    }
+
+    #[test]
+    fn unavailable_or_aged_out_keys_leave_the_token_unverifiable_not_invalid() {
+        assert_eq!(Rejection::KeysUnavailable.kind(), RejectionKind::Unverifiable);
+        assert_eq!(Rejection::from(jose::keys::KeyError::Unavailable).kind(), RejectionKind::Unverifiable);
+        assert_eq!(Rejection::from(jose::keys::KeyError::AgedOut).kind(), RejectionKind::Unverifiable);
+        assert_eq!(Rejection::from(jose::keys::KeyError::Unknown).kind(), RejectionKind::Invalid);
     }
 }

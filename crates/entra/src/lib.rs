@@ -12,7 +12,7 @@ pub mod observe;
 mod validator;
 
 pub use claims::TokenVersion;
-pub use error::Rejection;
+pub use error::{Rejection, RejectionKind};
 pub use validator::{
     AppExpectation, Authority, CONSUMER_TENANT, Expectations, ValidatedToken, Validator, ValidatorConfig,
 };

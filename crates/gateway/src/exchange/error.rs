@@ -6,7 +6,10 @@ use std::time::Duration;
 use actix_web::{HttpResponse, ResponseError, http::StatusCode};
 use tracing::Level;
 
-use crate::category::{BFault, Category, ClientFault, Outage, TenantFault, TokenFault, retry_seconds};
+use crate::{
+    category::{BFault, Category, ClientFault, Outage, TenantFault, TokenFault, retry_seconds},
+    tenant::TenantError,
+};
 
 /// The rejection reason when ACS, not the gateway, refused A1.
 pub const ACS_INVALID_TOKEN: &str = "acs_invalid_token";
@@ -25,10 +28,9 @@ const UPSTREAM_RETRY_AFTER: u64 = 5;
 pub enum ExchangeError {
     #[error("{0}")]
     InvalidRequest(String),
-    #[error("no such tenant")]
-    TenantNotFound,
-    #[error("tenant is suspended")]
-    TenantSuspended,
+    /// The tenant could not be resolved: unknown, suspended, or the registry unreachable.
+    #[error(transparent)]
+    Tenant(#[from] TenantError),
     /// A1 refused, or not checkable; `retry_after` is Entra's metadata cool-down when the keys were
     /// unavailable.
     #[error("{rejection}")]
@@ -44,9 +46,6 @@ pub enum ExchangeError {
     Acs(#[from] acs::AcsError),
     #[error("plain http ACS endpoints are refused (ACSGW_ALLOW_INSECURE_HTTP is off)")]
     InsecureEndpoint,
-    /// Postgres cannot be reached and this replica does not know the tenant (or knew it too long ago).
-    #[error("the tenant registry is unreachable and this tenant is not known here; try again shortly")]
-    RegistryUnavailable,
     /// Shared, so that every waiter of a coalesced exchange gets the same error.
     #[error("internal error")]
     Internal(std::sync::Arc<anyhow::Error>),
@@ -55,18 +54,6 @@ pub enum ExchangeError {
 impl From<entra::Rejection> for ExchangeError {
     fn from(rejection: entra::Rejection) -> Self {
         Self::Token { rejection, retry_after: None }
-    }
-}
-
-impl From<crate::tenant::TenantError> for ExchangeError {
-    fn from(error: crate::tenant::TenantError) -> Self {
-        use crate::tenant::TenantError as E;
-        match error {
-            E::NotFound => Self::TenantNotFound,
-            E::Suspended => Self::TenantSuspended,
-            E::RegistryUnavailable => Self::RegistryUnavailable,
-            E::Internal(error) => Self::Internal(std::sync::Arc::new(error)),
-        }
     }
 }
 
@@ -82,8 +69,7 @@ impl ExchangeError {
     pub fn category(&self) -> Category {
         match self {
             Self::InvalidRequest(_) => Category::Client(ClientFault::Input),
-            Self::TenantNotFound => Category::Client(ClientFault::UnknownTenant),
-            Self::TenantSuspended => Category::Tenant(TenantFault::Suspended),
+            Self::Tenant(error) => error.category(),
             Self::Token { rejection, retry_after } => token_category(rejection, *retry_after),
             Self::Authorization(error) => authorization_category(error),
             Self::RateLimited { retry_after } | Self::UserRateLimited { retry_after } => {
@@ -91,11 +77,6 @@ impl ExchangeError {
             }
             Self::Acs(error) => acs_category(error),
             Self::InsecureEndpoint => Category::Tenant(TenantFault::Endpoint),
-            // Postgres is down: nothing the caller did, and worth retrying shortly.
-            Self::RegistryUnavailable => Category::Upstream {
-                outage: Outage::Unavailable,
-                retry_after: Some(registry::health::RETRY_AFTER.as_secs()),
-            },
             Self::Internal(_) => Category::Bug,
         }
     }
@@ -128,7 +109,7 @@ impl ExchangeError {
     fn log(&self, category: Category) {
         let outcome = category.code();
         let (message, acs_code) = match self {
-            Self::Internal(_) => ("exchange failed", None),
+            Self::Internal(_) | Self::Tenant(TenantError::Internal(_)) => ("exchange failed", None),
             Self::Acs(acs::AcsError::CredentialRejected { .. } | acs::AcsError::TokenEndpoint(_)) => {
                 ("ACS rejected the tenant's credential", None)
             }
@@ -139,7 +120,7 @@ impl ExchangeError {
             _ => ("exchange refused", None),
         };
         let reason = match self {
-            Self::Internal(error) => format!("{error:#}"),
+            Self::Internal(error) | Self::Tenant(TenantError::Internal(error)) => format!("{error:#}"),
             other => other.to_string(),
         };
         if category.log_level() == Level::ERROR {
@@ -151,22 +132,15 @@ impl ExchangeError {
 }
 
 fn token_category(rejection: &entra::Rejection, retry_after: Option<Duration>) -> Category {
-    use entra::Rejection as R;
-    match rejection {
+    use entra::RejectionKind as K;
+    match rejection.kind() {
+        K::Invalid => Category::UserToken(TokenFault::Invalid),
+        K::Refused(code) => Category::UserToken(TokenFault::Refused(code)),
         // Nobody could tell whether the token is good: wait as long as Entra's metadata cools down.
-        R::KeysUnavailable => Category::Upstream {
+        K::Unverifiable => Category::Upstream {
             outage: Outage::Unavailable,
             retry_after: Some(retry_after.map_or(KEY_SOURCE_RETRY_AFTER, retry_seconds)),
         },
-        R::Scope
-        | R::AppOnly
-        | R::UserMismatch
-        | R::AppMismatch
-        | R::AppNotAllowed
-        | R::TenantNotAllowed
-        | R::ConsumerTenant
-        | R::GuestAccount => Category::UserToken(TokenFault::Refused(rejection.code())),
-        _ => Category::UserToken(TokenFault::Invalid),
     }
 }
 

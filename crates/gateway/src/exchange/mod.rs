@@ -134,7 +134,7 @@ impl Exchanger {
             Ok(a1) => a1,
             Err(rejection) => {
                 // Keys unavailable: Entra's metadata cool-down, when it has one, says when to retry.
-                let retry_after = (rejection == entra::Rejection::KeysUnavailable)
+                let retry_after = (rejection.kind() == entra::RejectionKind::Unverifiable)
                     .then(|| self.validator.metadata_retry_after(tenant.authority()))
                     .flatten();
                 let error = ExchangeError::Token { rejection, retry_after };

@@ -9,7 +9,7 @@ use std::time::Duration;
 pub use self::{metrics::Metrics, stats::StatsRecorder};
 use crate::{
     exchange::{ExchangeError, Exchanged},
-    tenant::TenantContext,
+    tenant::{TenantContext, TenantError},
 };
 
 /// The tenant label of exchanges that name no existing tenant: one series, not one per invented slug.
@@ -34,7 +34,9 @@ pub async fn tenant_label<'a>(
     result: &Result<Exchanged, ExchangeError>,
 ) -> &'a str {
     match result {
-        Err(ExchangeError::TenantNotFound | ExchangeError::RegistryUnavailable) => UNKNOWN_TENANT,
+        Err(ExchangeError::Tenant(TenantError::NotFound | TenantError::RegistryUnavailable)) => {
+            UNKNOWN_TENANT
+        }
         _ if tenant.is_resolved() => tenant.given(),
         Err(ExchangeError::InvalidRequest(_)) if !tenant.is_cached().await => UNKNOWN_TENANT,
         _ => tenant.given(),

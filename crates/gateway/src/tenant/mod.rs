@@ -21,10 +21,14 @@ use url::Url;
 
 use self::runtime::RuntimeCache;
 pub use self::runtime::TenantRuntime;
-use crate::problem::Problem;
+use crate::{
+    category::{Category, ClientFault, Outage, TenantFault},
+    problem::Problem,
+};
 
-/// Why a request's tenant could not be resolved.
-#[derive(Debug, thiserror::Error)]
+/// Why a request's tenant could not be resolved. Cloneable, so that every waiter of a coalesced
+/// exchange gets the same error.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum TenantError {
     #[error("no such tenant")]
     NotFound,
@@ -34,7 +38,27 @@ pub enum TenantError {
     #[error("the tenant registry is unreachable and this tenant is not known here; try again shortly")]
     RegistryUnavailable,
     #[error("internal error")]
-    Internal(#[source] anyhow::Error),
+    Internal(#[source] Arc<anyhow::Error>),
+}
+
+impl TenantError {
+    /// Whose problem this is.
+    pub fn category(&self) -> Category {
+        match self {
+            Self::NotFound => Category::Client(ClientFault::UnknownTenant),
+            Self::Suspended => Category::Tenant(TenantFault::Suspended),
+            // Postgres is down: nothing the caller did, and worth retrying shortly.
+            Self::RegistryUnavailable => Category::Upstream {
+                outage: Outage::Unavailable,
+                retry_after: Some(registry::health::RETRY_AFTER.as_secs()),
+            },
+            Self::Internal(_) => Category::Bug,
+        }
+    }
+
+    fn internal(error: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(Arc::new(error.into()))
+    }
 }
 
 /// Finds tenants in the cache and keeps their runtimes, one per tenant version.
@@ -76,13 +100,13 @@ impl TenantContext {
             .await
             .map_err(|error| match error {
                 RegistryError::Unavailable => TenantError::RegistryUnavailable,
-                other => TenantError::Internal(other.into()),
+                other => TenantError::internal(other),
             })?
             .ok_or(TenantError::NotFound)?;
         if tenant.status == TenantStatus::Suspended {
             return Err(TenantError::Suspended);
         }
-        let runtime = self.resolver.runtimes.get(tenant).map_err(|e| TenantError::Internal(e.into()))?;
+        let runtime = self.resolver.runtimes.get(tenant).map_err(TenantError::internal)?;
         Ok(self.runtime.get_or_init(|| runtime).clone())
     }
 

@@ -2,10 +2,8 @@
 //! match. Our ETags are strong (`"<version>"`); a weak tag or a tag we never issued matches nothing.
 
 use actix_web::http::header::{self, HeaderMap};
-use registry::domain::TenantSlug;
 
-use super::AdminError;
-use crate::state::AppState;
+use super::{AdminError, tenant::AdminTenant};
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum IfMatch {
@@ -40,32 +38,31 @@ impl IfMatch {
         Ok(Some(Self::Versions(versions)))
     }
 
-    pub fn matches(&self, version: i64) -> bool {
+    fn matches(&self, version: i64) -> bool {
         match self {
             Self::Any => true,
             Self::Versions(versions) => versions.contains(&version),
         }
     }
+
+    /// `current`, when a change to the tenant at that version is allowed; otherwise a 412 naming it.
+    pub fn admit(&self, current: i64) -> Result<i64, AdminError> {
+        if self.matches(current) { Ok(current) } else { Err(AdminError::PreconditionFailed { current }) }
+    }
 }
 
 /// The version a change must apply to (`None`: any), checked against the tenant now when several
 /// tags are listed: a change whose tags all name other versions is refused here, and the registry
-/// checks the version again as it writes.
+/// checks the version again as it writes. The tenant is read only then, and at most once a request.
 pub async fn expected_version(
     if_match: Option<IfMatch>,
-    state: &AppState,
-    slug: &TenantSlug,
+    tenant: &AdminTenant,
 ) -> Result<Option<i64>, AdminError> {
-    let Some(IfMatch::Versions(versions)) = if_match else { return Ok(None) };
+    let Some(if_match @ IfMatch::Versions(versions)) = &if_match else { return Ok(None) };
     if let [single] = versions.as_slice() {
         return Ok(Some(*single));
     }
-    let current = state.tenants.get(slug).await?.ok_or(AdminError::NotFound)?;
-    if versions.contains(&current.version) {
-        Ok(Some(current.version))
-    } else {
-        Err(AdminError::PreconditionFailed { current: current.version })
-    }
+    if_match.admit(tenant.current().await?.version).map(Some)
 }
 
 #[cfg(test)]

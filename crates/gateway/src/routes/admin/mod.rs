@@ -1,5 +1,6 @@
 //! The admin API (`/admin/v1`): tenants and audit events, for SaaS operators holding an admin key.
 
+mod actor;
 pub(crate) mod audit_events;
 mod auth;
 mod body;
@@ -10,6 +11,7 @@ mod if_match;
 mod input;
 mod merge;
 pub(crate) mod stats;
+mod tenant;
 pub(crate) mod tenants;
 mod view;
 

@@ -1,7 +1,7 @@
 use actix_web::{HttpResponse, get, web};
-use registry::{domain::TenantSlug, health::Budget};
+use registry::health::Budget;
 
-use super::AdminError;
+use super::{AdminError, tenant::AdminTenant};
 use crate::{observability::stats, state::AppState};
 
 /// A tenant's exchanges in the last hour and day, summed across replicas: by outcome, cache hits,
@@ -12,11 +12,10 @@ use crate::{observability::stats, state::AppState};
 #[get("/tenants/{slug}/stats")]
 pub async fn tenant_stats(
     state: web::Data<AppState>,
-    slug: web::Path<String>,
+    tenant: AdminTenant,
 ) -> Result<HttpResponse, AdminError> {
-    let slug = TenantSlug::parse(&slug).map_err(|_| AdminError::NotFound)?;
-    let tenant = state.tenants.get(&slug).await?.ok_or(AdminError::NotFound)?;
-    let read = stats::tenant_stats(&state.pool, tenant.id.as_uuid(), slug.as_str());
+    let current = tenant.current().await?;
+    let read = stats::tenant_stats(&state.pool, current.id.as_uuid(), tenant.slug().as_str());
     let stats = state.registry.guard(Budget::Request, read).await?;
     Ok(HttpResponse::Ok().json(stats))
 }

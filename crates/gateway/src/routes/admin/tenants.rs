@@ -1,25 +1,22 @@
 //! `/admin/v1/tenants`: create, list, read, merge-patch, rotate the ACS connection, delete.
 
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, delete, get, http::header, patch, post, put, web};
-use registry::{
-    admin_keys::AdminPrincipal,
-    audit::Actor,
-    domain::{Tenant, TenantSlug},
-    tenants::ListCursor,
-};
+use actix_web::{HttpRequest, HttpResponse, delete, get, http::header, patch, post, put, web};
+use registry::{domain::Tenant, tenants::ListCursor};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
     AdminError,
+    actor::AdminActor,
     body::parse_body,
     decode,
     if_match::{IfMatch, expected_version},
     input::{self, AcsInput, CreateTenantRequest, Problems},
     merge::TenantPatch,
+    tenant::AdminTenant,
     view::TenantView,
 };
-use crate::{request_context::RequestId, state::AppState};
+use crate::state::AppState;
 
 type Response = Result<HttpResponse, AdminError>;
 
@@ -50,9 +47,14 @@ pub struct ListQuery {
     responses((status = 201, body = TenantView, headers(("Location"), ("ETag"))), (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = "5XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
 #[post("/tenants")]
-pub async fn create_tenant(state: web::Data<AppState>, request: HttpRequest, body: web::Bytes) -> Response {
+pub async fn create_tenant(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: web::Bytes,
+    actor: AdminActor,
+) -> Response {
     let new = decode::new_tenant(parse_body(&request, &body)?, state.transport)?;
-    let tenant = state.tenants.create(new, &actor(&request)).await?;
+    let tenant = state.tenants.create(new, &actor).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/admin/v1/tenants/{}", tenant.slug)))
         .insert_header((header::ETAG, etag(tenant.version)))
@@ -87,10 +89,8 @@ pub async fn list_tenants(state: web::Data<AppState>, query: web::Query<ListQuer
     responses((status = 200, body = TenantView, headers(("ETag"))), (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = "5XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
 #[get("/tenants/{slug}")]
-pub async fn read_tenant(state: web::Data<AppState>, slug: web::Path<String>) -> Response {
-    let slug = path_slug(&slug)?;
-    let tenant = state.tenants.get(&slug).await?.ok_or(AdminError::NotFound)?;
-    Ok(tenant_response(&tenant))
+pub async fn read_tenant(tenant: AdminTenant) -> Response {
+    Ok(tenant_response(tenant.current().await?))
 }
 
 /// Change a tenant with a JSON merge patch (RFC 7396). `If-Match` is required. Changing the
@@ -104,18 +104,16 @@ pub async fn read_tenant(state: web::Data<AppState>, slug: web::Path<String>) ->
 pub async fn patch_tenant(
     state: web::Data<AppState>,
     request: HttpRequest,
-    slug: web::Path<String>,
     body: web::Bytes,
+    tenant: AdminTenant,
+    actor: AdminActor,
 ) -> Response {
-    let slug = path_slug(&slug)?;
     let expected = IfMatch::from_headers(request.headers())?.ok_or(AdminError::PreconditionRequired)?;
-    let current = state.tenants.get(&slug).await?.ok_or(AdminError::NotFound)?;
-    if !expected.matches(current.version) {
-        return Err(AdminError::PreconditionFailed { current: current.version });
-    }
-    let changes = decode::changes(&current, parse_body(&request, &body)?, state.transport)?;
-    let tenant = state.tenants.update(&slug, Some(current.version), changes, &actor(&request)).await?;
-    Ok(tenant_response(&tenant))
+    let current = tenant.current().await?;
+    let version = expected.admit(current.version)?;
+    let changes = decode::changes(current, parse_body(&request, &body)?, state.transport)?;
+    let updated = state.tenants.update(tenant.slug(), Some(version), changes, &actor).await?;
+    Ok(tenant_response(&updated))
 }
 
 /// Replace the ACS connection (key rotation). `If-Match` is honoured when sent.
@@ -127,19 +125,19 @@ pub async fn patch_tenant(
 pub async fn replace_tenant_acs(
     state: web::Data<AppState>,
     request: HttpRequest,
-    slug: web::Path<String>,
     body: web::Bytes,
+    tenant: AdminTenant,
+    actor: AdminActor,
 ) -> Response {
-    let slug = path_slug(&slug)?;
     let if_match = IfMatch::from_headers(request.headers())?;
     let body: AcsInput = parse_body(&request, &body)?;
     let mut p = Problems::default();
     let acs = input::acs(&mut p, "", body, state.transport);
     p.into_result().map_err(AdminError::Validation)?;
     let acs = acs.ok_or(AdminError::Unexpected)?;
-    let expected = expected_version(if_match, &state, &slug).await?;
-    let tenant = state.tenants.replace_acs(&slug, expected, acs, &actor(&request)).await?;
-    Ok(tenant_response(&tenant))
+    let expected = expected_version(if_match, &tenant).await?;
+    let replaced = state.tenants.replace_acs(tenant.slug(), expected, acs, &actor).await?;
+    Ok(tenant_response(&replaced))
 }
 
 /// Delete a tenant; its exchanges answer 404 at once on every replica. `If-Match` is honoured when sent.
@@ -151,25 +149,12 @@ pub async fn replace_tenant_acs(
 pub async fn delete_tenant(
     state: web::Data<AppState>,
     request: HttpRequest,
-    slug: web::Path<String>,
+    tenant: AdminTenant,
+    actor: AdminActor,
 ) -> Response {
-    let slug = path_slug(&slug)?;
-    let expected = expected_version(IfMatch::from_headers(request.headers())?, &state, &slug).await?;
-    state.tenants.delete(&slug, expected, &actor(&request)).await?;
+    let expected = expected_version(IfMatch::from_headers(request.headers())?, &tenant).await?;
+    state.tenants.delete(tenant.slug(), expected, &actor).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-fn actor(request: &HttpRequest) -> Actor {
-    let extensions = request.extensions();
-    Actor {
-        name: extensions.get::<AdminPrincipal>().map_or_else(|| "unknown".to_owned(), |p| p.name.clone()),
-        request_id: extensions.get::<RequestId>().map(|id| id.0.clone()),
-    }
-}
-
-/// A slug that cannot exist names no tenant.
-fn path_slug(raw: &str) -> Result<TenantSlug, AdminError> {
-    TenantSlug::parse(raw).map_err(|_| AdminError::NotFound)
 }
 
 /// 200 with the tenant and its ETag.
