@@ -9,7 +9,7 @@ use std::{
 use actix_web::{App, HttpServer, ResponseError, dev::Server, middleware::from_fn, web};
 use anyhow::Context;
 use registry::{
-    cache::{CacheConfig, CacheEvent, CacheObserver, TenantCache},
+    cache::{CacheConfig, CacheEvent, CacheObserver, TenantCache, TenantChange},
     health::{Budget, HealthConfig, RegistryHealth},
     tenants::TenantStore,
 };
@@ -273,10 +273,10 @@ fn spawn_forget_changed_tenants(state: web::Data<AppState>) -> JoinHandle<()> {
         loop {
             tokio::select! {
                 change = changes.recv() => match change {
-                    Ok(slug) => {
+                    Ok(TenantChange { slug, version }) => {
                         state.exchanger.forget(&slug);
                         // A deleted tenant's series go; a changed one keeps them.
-                        if matches!(state.tenant_cache.get(&slug).await, Ok(None)) {
+                        if version.is_none() && matches!(state.tenant_cache.get(&slug).await, Ok(None)) {
                             state.metrics.forget_tenants(&[slug.as_str()]);
                         }
                     }

@@ -1,7 +1,8 @@
 //! A moka cache of tenants in front of Postgres, so that Postgres is not on the exchange's path for
 //! tenants a replica knows.
 //!
-//! - Every replica listens on [`CHANGES_CHANNEL`]; a change anywhere drops the entry everywhere.
+//! - Every replica listens on [`CHANGES_CHANNEL`]; a change anywhere drops the entry everywhere,
+//!   except where a replica already holds the version the [`Notice`] names.
 //! - A record is *fresh* while it is younger than the TTL and confirmed by the live listener session.
 //!   A record that is not fresh is loaded again; if Postgres cannot be reached, the last record is
 //!   served while it is younger than `stale_if_error` (no admin write can land while Postgres is
@@ -26,7 +27,8 @@ use tokio::task::JoinHandle;
 use crate::{
     RegistryError,
     domain::{Tenant, TenantSlug},
-    tenants::{CHANGES_CHANNEL, TenantStore},
+    notice::{CHANGES_CHANNEL, Notice},
+    tenants::TenantStore,
 };
 
 /// The longest wait between two attempts to listen again: the listener is also what notices that
@@ -67,6 +69,14 @@ struct Entry {
     session: u64,
 }
 
+/// A tenant changed somewhere in the cluster, as those keeping per-tenant state hear of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantChange {
+    pub slug: TenantSlug,
+    /// The version it changed to; `None` when it was deleted, or the notice did not say.
+    pub version: Option<i64>,
+}
+
 #[derive(Clone)]
 pub struct TenantCache {
     store: TenantStore,
@@ -81,7 +91,7 @@ pub struct TenantCache {
     session_ids: Arc<AtomicU64>,
     observer: CacheObserver,
     /// Every slug some replica changed, for per-tenant state kept elsewhere (breakers, decisions).
-    changes: tokio::sync::broadcast::Sender<TenantSlug>,
+    changes: tokio::sync::broadcast::Sender<TenantChange>,
     /// How many times the change listener has been (re)established and its records confirmed.
     sessions: Arc<tokio::sync::watch::Sender<u64>>,
 }
@@ -155,14 +165,31 @@ impl TenantCache {
     }
 
     pub async fn invalidate(&self, slug: &TenantSlug) {
+        self.drop_record(slug, None).await;
+    }
+
+    async fn drop_record(&self, slug: &TenantSlug, version: Option<i64>) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.invalidate(slug).await;
         (self.observer)(CacheEvent::Invalidated);
-        let _ = self.changes.send(slug.clone());
+        let _ = self.changes.send(TenantChange { slug: slug.clone(), version });
     }
 
-    /// The slugs of tenants changed anywhere in the cluster from now on.
-    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<TenantSlug> {
+    /// A tenant changed to `version` (`None`: deleted): its record is dropped, unless this replica
+    /// already holds that version (an exchange loaded it between the commit and the notice). Those
+    /// keeping other per-tenant state hear of the change either way.
+    async fn changed(&self, slug: &TenantSlug, version: Option<i64>) {
+        let cached = self.entries.get(slug).await.and_then(|entry| entry.tenant).map(|tenant| tenant.version);
+        match (cached, version) {
+            (Some(cached), Some(version)) if cached >= version => {
+                let _ = self.changes.send(TenantChange { slug: slug.clone(), version: Some(version) });
+            }
+            _ => self.drop_record(slug, version).await,
+        }
+    }
+
+    /// The tenants changed anywhere in the cluster from now on.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<TenantChange> {
         self.changes.subscribe()
     }
 
@@ -256,12 +283,9 @@ impl TenantCache {
                 }
             };
             let Some(notification) = notification else { return Ok(()) };
-            match notification.payload() {
-                "*" => self.clear(),
-                slug => match TenantSlug::parse(slug) {
-                    Ok(slug) => self.invalidate(&slug).await,
-                    Err(_) => self.clear(),
-                },
+            match Notice::parse(notification.payload()) {
+                Notice::Everything => self.clear(),
+                Notice::Tenant { slug, version } => self.changed(&slug, version).await,
             }
         }
     }

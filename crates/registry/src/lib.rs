@@ -9,6 +9,7 @@ pub mod domain;
 mod error;
 pub mod health;
 pub mod migrate;
+pub mod notice;
 pub mod replicas;
 pub mod sealing;
 pub mod stats;

@@ -4,6 +4,8 @@
 mod document;
 mod opened;
 mod row;
+#[cfg(test)]
+mod sealing_tests;
 
 use std::sync::Arc;
 
@@ -27,11 +29,9 @@ use crate::{
         SecretInput, Tenant, TenantChanges, TenantSlug,
     },
     health::{Budget, RegistryHealth},
+    notice::{CHANGES_CHANNEL, Notice},
     sealing::{Keyring, SealContext, SealError, StoredSecret},
 };
-
-/// The `NOTIFY` channel for tenant changes; the payload is the slug, or `*` for "everything".
-pub const CHANGES_CHANNEL: &str = "acsgw_tenant_changes";
 
 macro_rules! columns {
     () => {
@@ -157,8 +157,8 @@ impl TenantStore {
         self.health
             .guard(Budget::Request, async move {
                 let id = Uuid::now_v7();
-                let acs = self.seal_acs(id, new.acs)?;
-                let authorization = self.seal_policy(id, new.authorization)?;
+                let acs = seal_acs(&self.keyring, id, new.acs)?;
+                let authorization = seal_policy(&self.keyring, id, new.authorization)?;
                 let (authority, tenant_id, allowed_tenants) = row::authority_columns(new.entra.authority());
                 let mut tx = self.pool.begin().await?;
                 let row: TenantRow = sqlx::query_as(concat!(
@@ -207,7 +207,7 @@ impl TenantStore {
             .guard(Budget::Request, async move {
             let mut tx = self.pool.begin().await?;
             let before = lock(&mut tx, slug, expected_version).await?;
-            let authorization = self.seal_policy(before.id.as_uuid(), changes.authorization)?;
+            let authorization = seal_policy(&self.keyring, before.id.as_uuid(), changes.authorization)?;
             let (authority, tenant_id, allowed_tenants) = row::authority_columns(changes.entra.authority());
             let proposed = Tenant {
                 display_name: changes.display_name.clone(),
@@ -261,7 +261,7 @@ impl TenantStore {
             .guard(Budget::Request, async move {
                 let mut tx = self.pool.begin().await?;
                 let before = lock(&mut tx, slug, expected_version).await?;
-                let acs = self.seal_acs(before.id.as_uuid(), acs)?;
+                let acs = seal_acs(&self.keyring, before.id.as_uuid(), acs)?;
                 let row: TenantRow = sqlx::query_as(concat!(
                     "UPDATE tenants SET acs_endpoint = $2, acs_credential = $3, acs_key_fingerprint = $4,
                     updated_at = now(), version = version + 1
@@ -308,44 +308,41 @@ impl TenantStore {
             })
             .await
     }
-
-    fn seal_acs(&self, tenant: Uuid, acs: NewAcsConnection) -> Result<AcsConnection, SealError> {
-        let context = SealContext { tenant, purpose: ACS_PURPOSE };
-        let credential = match acs.credential {
-            NewAcsCredential::AccessKey(key) => {
-                AcsCredential::AccessKey(self.keyring.seal_secret(key.expose(), context)?)
-            }
-            NewAcsCredential::ClientSecret { tenant_id, client_id, client_secret } => {
-                AcsCredential::ClientSecret {
-                    tenant_id,
-                    client_id,
-                    client_secret: self
-                        .keyring
-                        .seal_secret(client_secret.expose_secret().as_bytes(), context)?,
-                }
-            }
-        };
-        Ok(AcsConnection { endpoint: acs.endpoint, credential })
-    }
-
-    fn seal_policy(
-        &self,
-        tenant: Uuid,
-        policy: AuthorizationPolicy<SecretInput>,
-    ) -> Result<AuthorizationPolicy<StoredSecret>, SealError> {
-        let context = SealContext { tenant, purpose: POLICY_PURPOSE };
-        policy.try_map_secrets(|secret| match secret {
-            SecretInput::New(plain) => self.keyring.seal_secret(plain.expose_secret().as_bytes(), context),
-            SecretInput::Keep(stored) => Ok(stored),
-        })
-    }
 }
 
 /// Associated-data purposes, so an ACS key cannot be swapped in as a policy secret or back. Code
-/// outside this crate opens secrets with [`Tenant::open`](crate::domain::Tenant::open); the constants
-/// stay public only for the round-trip test of the stored format.
-pub const ACS_PURPOSE: &str = "acs";
-pub const POLICY_PURPOSE: &str = "authorization";
+/// outside this crate opens secrets with [`Tenant::open`](crate::domain::Tenant::open).
+pub(crate) const ACS_PURPOSE: &str = "acs";
+pub(crate) const POLICY_PURPOSE: &str = "authorization";
+
+fn seal_acs(keyring: &Keyring, tenant: Uuid, acs: NewAcsConnection) -> Result<AcsConnection, SealError> {
+    let context = SealContext { tenant, purpose: ACS_PURPOSE };
+    let credential = match acs.credential {
+        NewAcsCredential::AccessKey(key) => {
+            AcsCredential::AccessKey(keyring.seal_secret(key.expose(), context)?)
+        }
+        NewAcsCredential::ClientSecret { tenant_id, client_id, client_secret } => {
+            AcsCredential::ClientSecret {
+                tenant_id,
+                client_id,
+                client_secret: keyring.seal_secret(client_secret.expose_secret().as_bytes(), context)?,
+            }
+        }
+    };
+    Ok(AcsConnection { endpoint: acs.endpoint, credential })
+}
+
+fn seal_policy(
+    keyring: &Keyring,
+    tenant: Uuid,
+    policy: AuthorizationPolicy<SecretInput>,
+) -> Result<AuthorizationPolicy<StoredSecret>, SealError> {
+    let context = SealContext { tenant, purpose: POLICY_PURPOSE };
+    policy.try_map_secrets(|secret| match secret {
+        SecretInput::New(plain) => keyring.seal_secret(plain.expose_secret().as_bytes(), context),
+        SecretInput::Keep(stored) => Ok(stored),
+    })
+}
 
 async fn lock(
     conn: &mut PgConnection,
@@ -374,12 +371,17 @@ async fn finish_change(
     changes: &[Change],
 ) -> Result<(), RegistryError> {
     audit::record(conn, Some((tenant.id.as_uuid(), &tenant.slug)), actor, action, changes).await?;
-    notify(conn, tenant.slug.as_str()).await
+    let version = (action != Action::TenantDeleted).then_some(tenant.version);
+    notify(conn, &Notice::Tenant { slug: tenant.slug.clone(), version }).await
 }
 
 /// Delivered to every listener when the transaction commits, and not at all if it rolls back.
-async fn notify(conn: &mut PgConnection, payload: &str) -> Result<(), RegistryError> {
-    sqlx::query("SELECT pg_notify($1, $2)").bind(CHANGES_CHANNEL).bind(payload).execute(conn).await?;
+async fn notify(conn: &mut PgConnection, notice: &Notice) -> Result<(), RegistryError> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANGES_CHANNEL)
+        .bind(notice.payload())
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

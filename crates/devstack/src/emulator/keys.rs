@@ -1,6 +1,7 @@
 //! The dev Entra issuer's signing keys, fetched from `{entra_url}/common/discovery/keys` and cached
-//! by `kid`. An unknown `kid` triggers one refetch, at most once per [`REFETCH_COOLDOWN`], with
-//! concurrent misses waiting on the same fetch. Fetched keys are merged, never dropped.
+//! by `kid`. An unknown `kid` triggers one refetch, at most once per [`KEY_REFETCH_COOLDOWN`] (timed
+//! by the emulator's [`Clock`]), with concurrent misses waiting on the same fetch. Fetched keys are
+//! merged, never dropped.
 
 use std::{
     collections::HashMap,
@@ -11,10 +12,12 @@ use std::{
     time::{Duration, Instant},
 };
 
+use jose::clock::Clock;
 use jsonwebtoken::DecodingKey;
 use serde::Deserialize;
 
-const REFETCH_COOLDOWN: Duration = Duration::from_millis(500);
+/// How long after one fetch of the key set an unknown `kid` may trigger the next.
+pub const KEY_REFETCH_COOLDOWN: Duration = Duration::from_millis(500);
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +34,7 @@ pub(crate) struct EntraKeys {
     keys: RwLock<HashMap<String, Arc<DecodingKey>>>,
     /// When the last fetch started; the lock also makes concurrent misses share one fetch.
     last_fetch: tokio::sync::Mutex<Option<Instant>>,
+    clock: Clock,
     fetches: AtomicU64,
 }
 
@@ -48,7 +52,7 @@ struct Jwk {
 }
 
 impl EntraKeys {
-    pub(crate) fn new(entra_url: &str) -> anyhow::Result<Self> {
+    pub(crate) fn new(entra_url: &str, clock: Clock) -> anyhow::Result<Self> {
         let client =
             reqwest::Client::builder().timeout(FETCH_TIMEOUT).connect_timeout(FETCH_TIMEOUT).build()?;
         Ok(Self {
@@ -56,6 +60,7 @@ impl EntraKeys {
             client,
             keys: RwLock::default(),
             last_fetch: tokio::sync::Mutex::default(),
+            clock,
             fetches: AtomicU64::new(0),
         })
     }
@@ -78,10 +83,10 @@ impl EntraKeys {
         if let Some(key) = self.cached(kid) {
             return Ok(key);
         }
-        if last_fetch.is_some_and(|at| at.elapsed() < REFETCH_COOLDOWN) {
+        if last_fetch.is_some_and(|at| self.clock.elapsed(at) < KEY_REFETCH_COOLDOWN) {
             return Err(KeyError::UnknownKid);
         }
-        *last_fetch = Some(Instant::now());
+        *last_fetch = Some(self.clock.now());
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let fetched = self.fetch().await?;
         let mut keys = self.keys.write().unwrap_or_else(|poisoned| poisoned.into_inner());

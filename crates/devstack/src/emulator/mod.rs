@@ -75,7 +75,9 @@ use actix_web::{App, HttpServer, dev::ServerHandle, web};
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 
 use self::state::Shared;
-pub use self::{faults::Faults, refusals::Refusal, stats::Stats};
+pub use self::{faults::Faults, keys::KEY_REFETCH_COOLDOWN, refusals::Refusal, stats::Stats};
+/// The clock [`EmulatorConfig::clock`] takes (re-exported so that users need not depend on `jose`).
+pub use jose::clock::Clock;
 
 #[derive(Clone, Debug)]
 pub struct EmulatorConfig {
@@ -88,12 +90,16 @@ pub struct EmulatorConfig {
     pub entra_url: String,
     /// Fault settings at start.
     pub faults: Faults,
+    /// Times the refetch cool-down of the issuer's keys ([`KEY_REFETCH_COOLDOWN`]): [`Clock::real`]
+    /// but in tests, which move a [`Clock::manual`] past it instead of sleeping.
+    pub clock: Clock,
 }
 
 /// A running emulator. It keeps running until [`RunningEmulator::stop`] (or the runtime ends).
 pub struct RunningEmulator {
     endpoint: String,
     access_key_base64: String,
+    clock: Clock,
     shared: Arc<Shared>,
     handle: ServerHandle,
 }
@@ -105,6 +111,7 @@ pub async fn start(
 ) -> anyhow::Result<RunningEmulator> {
     let endpoint = format!("http://{}", reachable(listener.local_addr()?));
     let access_key_base64 = STANDARD.encode(&config.access_key);
+    let clock = config.clock;
     let shared = Arc::new(Shared::new(config)?);
     let data = web::Data::from(Arc::clone(&shared));
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
@@ -118,7 +125,7 @@ pub async fn start(
     let handle = server.handle();
     tokio::spawn(server);
     tracing::info!(%endpoint, "ACS Identity emulator listening");
-    Ok(RunningEmulator { endpoint, access_key_base64, shared, handle })
+    Ok(RunningEmulator { endpoint, access_key_base64, clock, shared, handle })
 }
 
 /// The address clients should use: the bound one, or loopback when bound to every interface.
@@ -146,6 +153,11 @@ impl RunningEmulator {
     /// The access key as connection strings carry it (base64).
     pub fn access_key_base64(&self) -> &str {
         &self.access_key_base64
+    }
+
+    /// The clock it was started with; advancing a manual one moves the emulator's time.
+    pub fn clock(&self) -> Clock {
+        self.clock
     }
 
     pub fn stats(&self) -> Stats {

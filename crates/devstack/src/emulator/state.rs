@@ -23,7 +23,7 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn new(config: EmulatorConfig) -> anyhow::Result<Self> {
         Ok(Self {
-            keys: EntraKeys::new(&config.entra_url)?,
+            keys: EntraKeys::new(&config.entra_url, config.clock)?,
             tokens: AcsTokenSigner::new(config.resource_id),
             identities: IdentityStore::default(),
             counters: Counters::default(),

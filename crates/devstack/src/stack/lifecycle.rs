@@ -16,7 +16,7 @@ use super::{
     StackArgs, bind, data_dir::DataDir, demo, postgres::Database, secrets, signals::StopSignal, smoke,
 };
 use crate::{
-    emulator::{self, EmulatorConfig, Faults, RunningEmulator},
+    emulator::{self, Clock, EmulatorConfig, Faults, RunningEmulator},
     issuer::{DevIssuer, RunningIssuer},
 };
 
@@ -120,6 +120,7 @@ async fn run(
                 resource_id: secrets.resource_id,
                 entra_url: issuer.base_url().to_owned(),
                 faults,
+                clock: Clock::real(),
             },
         )
         .await?,

@@ -18,7 +18,7 @@ use local_pg::LocalPgError;
 pub use self::demo::read_env_file;
 use self::signals::StopSignal;
 use crate::{
-    emulator::{self, EmulatorConfig, Faults},
+    emulator::{self, Clock, EmulatorConfig, Faults},
     issuer::DevIssuer,
 };
 
@@ -202,6 +202,7 @@ async fn run_emulator(
         resource_id: uuid::Uuid::new_v4(),
         entra_url: entra_url.trim_end_matches('/').to_owned(),
         faults,
+        clock: Clock::real(),
     };
     let acs = emulator::start(bind(listen, "ACS emulator")?, config).await?;
     eprintln!("ACS emulator at {}", acs.endpoint());

@@ -8,7 +8,7 @@ pub mod signing;
 
 use std::{net::TcpListener, time::SystemTime};
 
-use devstack::emulator::{self, EmulatorConfig, Faults, RunningEmulator};
+use devstack::emulator::{self, Clock, EmulatorConfig, Faults, RunningEmulator};
 use reqwest::Method;
 use serde_json::Value;
 use uuid::Uuid;
@@ -40,6 +40,8 @@ impl TestStack {
             resource_id,
             entra_url: entra.base_url().to_owned(),
             faults,
+            // Stands still: a test that needs the key refetch cool-down over moves it.
+            clock: Clock::manual(),
         };
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the emulator");
         let emulator = emulator::start(listener, config).await.expect("start the emulator");

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use devstack::issuer::MintRequest;
-use registry::domain::TenantSlug;
+use registry::{cache::TenantChange, domain::TenantSlug};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
@@ -285,7 +285,7 @@ async fn bad_requests_are_400_and_unknown_or_suspended_tenants_say_so() {
 /// deadline.
 async fn until_cache_serves(
     app: &TestApp,
-    changes: &mut broadcast::Receiver<TenantSlug>,
+    changes: &mut broadcast::Receiver<TenantChange>,
     slug: &str,
     status: Option<&str>,
 ) {

@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use devstack::{emulator::Faults, issuer::MintRequest};
+use devstack::{
+    emulator::{Faults, KEY_REFETCH_COOLDOWN},
+    issuer::MintRequest,
+};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -12,9 +15,6 @@ use crate::{
     operations::{sample, scrape},
     upstreams::{USER_ID, spawn_exchange_app},
 };
-
-/// The emulator's refetch cool-down for unknown kids (`devstack/src/emulator/keys.rs`).
-const EMULATOR_KEY_REFETCH_COOLDOWN: Duration = Duration::from_millis(500);
 
 #[tokio::test]
 async fn acs_throttling_is_passed_on_as_429_with_retry_after() {
@@ -151,12 +151,10 @@ async fn a_signing_key_rotated_mid_traffic_is_picked_up_with_one_fetch() {
     // The issuer counts every key-set fetch; the emulator's own are not the gateway's.
     let gateway_fetches = || up.issuer.key_set_fetches() - up.acs.stats().key_fetches;
     let fetches = gateway_fetches();
-    // The emulator's last key fetch (if any) started before this instant.
-    let emulator_fetched_by = tokio::time::Instant::now();
     up.issuer.issuer().rotate(false).unwrap();
-    // The emulator, like ACS, refetches keys for an unknown kid only after its own cool-down, timed
-    // by its real clock: wait until that cool-down is over for certain, not for a guessed while.
-    tokio::time::sleep_until(emulator_fetched_by + EMULATOR_KEY_REFETCH_COOLDOWN).await;
+    // The emulator, like ACS, refetches keys for an unknown kid only after its own cool-down: move
+    // its clock past it.
+    up.acs.clock().advance(KEY_REFETCH_COOLDOWN);
     let response = app.exchange(&slug, &up.a1_with(json!({"uti": "after-rotation"})), None).await;
     assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap());
     assert_eq!(gateway_fetches(), fetches + 1);

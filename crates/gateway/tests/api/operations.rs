@@ -72,7 +72,8 @@ async fn metrics_count_exchanges_per_tenant_and_outcome() {
     );
     assert_eq!(sample(&text, "acsgw_live_replicas", &[]), Some(1.0));
     assert_eq!(sample(&text, "acsgw_http_requests_in_flight", &[]), Some(1.0), "the scrape itself");
-    assert!(sample(&text, "acsgw_tenant_cache_events_total", &[("event", "hit")]).unwrap() >= 3.0);
+    // The first tenant is loaded by its first exchange and served from the cache to the next two.
+    assert!(sample(&text, "acsgw_tenant_cache_events_total", &[("event", "hit")]).unwrap() >= 2.0);
     assert!(
         text.lines().any(|l| l.starts_with("acsgw_signing_key_age_seconds{authority=\"72f988bf")),
         "{text}"

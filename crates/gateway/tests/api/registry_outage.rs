@@ -86,7 +86,7 @@ async fn scene(overrides: &[(&str, &str)]) -> Scene {
     assert_eq!(acknowledged.status(), StatusCode::OK);
     // Once this replica has heard of the change, it loads the new record, as traffic would.
     let heard = tokio::time::timeout(Duration::from_secs(5), changes.recv()).await;
-    assert_eq!(heard.expect("the change is announced").unwrap().as_str(), known);
+    assert_eq!(heard.expect("the change is announced").unwrap().slug.as_str(), known);
     let slug = registry::domain::TenantSlug::parse(&known).unwrap();
     let loaded = app.tenant_cache.get(&slug).await.unwrap().map(|tenant| tenant.version);
     assert_eq!(loaded, Some(2));

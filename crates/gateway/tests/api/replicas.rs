@@ -2,11 +2,14 @@
 
 use std::time::Duration;
 
-use registry::domain::TenantSlug;
+use registry::{cache::TenantChange, domain::TenantSlug};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_on};
+use crate::{
+    helpers::{TestApp, spawn_app, spawn_app_on},
+    operations::{sample, scrape},
+};
 
 /// A TTL far longer than the test, so only a notification can explain a fresh value.
 const LONG_TTL: &[(&str, &str)] = &[("ACSGW_TENANT_CACHE_TTL_SECONDS", "3600")];
@@ -96,8 +99,8 @@ async fn a_replica_that_loses_its_listener_keeps_unchanged_tenants_and_drops_tho
     // Checked against Postgres when the listener came back (before it counts as back): only what
     // changed was dropped, and announced as changed to the rest of the replica.
     let mut announced = std::collections::BTreeSet::new();
-    while let Ok(slug) = dropped.try_recv() {
-        announced.insert(slug);
+    while let Ok(change) = dropped.try_recv() {
+        announced.insert(change.slug);
     }
     assert_eq!(announced, [changed.clone(), deleted.clone()].into(), "only the changed and the deleted");
     assert_eq!(b.tenant_cache.peek(&kept).await.map(|t| t.version), Some(1), "unchanged: kept");
@@ -108,4 +111,42 @@ async fn a_replica_that_loses_its_listener_keeps_unchanged_tenants_and_drops_tho
         a.patch_tenant(changed.as_str(), Some("\"5\""), &json!({"displayName": "After reconnect"})).await;
     assert_eq!(response.status(), StatusCode::OK);
     eventually(&b, &changed, Some(6)).await;
+}
+
+#[tokio::test]
+async fn a_notice_naming_the_version_a_replica_holds_keeps_its_record_and_any_other_drops_it() {
+    let a = spawn_app().await;
+    let b = spawn_app_on(&a.database_url, LONG_TTL).await;
+    let mut changes = b.tenant_cache.subscribe();
+    let (slug, _) = a.create_tenant().await;
+    let slug = TenantSlug::parse(&slug).unwrap();
+    let heard = tokio::time::timeout(Duration::from_secs(2), changes.recv()).await.expect("b hears").unwrap();
+    assert_eq!(heard, TenantChange { slug: slug.clone(), version: Some(1) }, "the creation");
+    assert_eq!(cached_version(&b, &slug).await, Some(1));
+
+    let dropped = || async {
+        sample(
+            &scrape(&b.url("/metrics")).await,
+            "acsgw_tenant_cache_events_total",
+            &[("event", "invalidated")],
+        )
+    };
+    for (payload, version, kept) in [
+        (format!("{slug}@1"), Some(1), true),
+        (format!("{slug}@2"), Some(2), false),
+        (slug.to_string(), None, false),
+    ] {
+        assert_eq!(cached_version(&b, &slug).await, Some(1), "reloaded before {payload}");
+        let before = dropped().await.unwrap_or(0.0);
+        sqlx::query("SELECT pg_notify('acsgw_tenant_changes', $1)")
+            .bind(&payload)
+            .execute(&a.pool)
+            .await
+            .unwrap();
+        let heard =
+            tokio::time::timeout(Duration::from_secs(2), changes.recv()).await.expect("b hears").unwrap();
+        assert_eq!(heard, TenantChange { slug: slug.clone(), version }, "{payload}");
+        let after = dropped().await.unwrap_or(0.0);
+        assert_eq!(after - before, if kept { 0.0 } else { 1.0 }, "{payload}");
+    }
 }

@@ -2,9 +2,9 @@ use std::sync::Arc;
 
 use registry::{
     audit::Actor,
-    domain::TenantSlug,
-    sealing::{Keyring, SealContext},
-    tenants::{ACS_PURPOSE, TenantStore},
+    domain::{AuthorizationPolicy, TenantSlug},
+    sealing::{Keyring, SealError},
+    tenants::{OpenedAcsCredential, OpenedTenant, TenantStore},
 };
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
@@ -13,6 +13,12 @@ use serde_json::Value;
 use crate::helpers::{ACCESS_KEY, KEYRING, WEBHOOK_SECRET, spawn_app};
 
 const NEW_KEY: &str = "k2:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+
+/// The opened ACS access key (a panic if the credential is another kind).
+fn access_key(opened: &OpenedTenant) -> &[u8] {
+    let OpenedAcsCredential::AccessKey(key) = &opened.credential else { panic!("access key") };
+    key.expose_secret()
+}
 
 async fn stored_row(app: &crate::helpers::TestApp, slug: &str) -> String {
     sqlx::query_scalar("SELECT row_to_json(t)::text FROM tenants t WHERE slug = $1")
@@ -43,15 +49,11 @@ async fn the_stored_key_opens_to_the_original_with_the_keyring_and_fails_clearly
     let store =
         TenantStore::new(app.pool.clone(), Arc::new(Keyring::parse(KEYRING).unwrap()), Default::default());
     let tenant = store.get(&TenantSlug::parse(&slug).unwrap()).await.unwrap().unwrap();
-    let registry::domain::AcsCredential::AccessKey(secret) = &tenant.acs.credential else {
-        panic!("access key")
-    };
-    let context = SealContext { tenant: tenant.id.as_uuid(), purpose: ACS_PURPOSE };
-    let opened = store.keyring().open(&secret.sealed, context).unwrap();
-    assert_eq!(opened.expose_secret(), &(0u8..32).collect::<Vec<_>>());
+    let opened = tenant.open(store.keyring()).unwrap();
+    assert_eq!(access_key(&opened), (0u8..32).collect::<Vec<_>>());
 
     let wrong = Keyring::parse(NEW_KEY).unwrap();
-    let error = wrong.open(&secret.sealed, context).unwrap_err();
+    let Err(error) = tenant.open(&wrong) else { panic!("opened without the key it was sealed with") };
     assert_eq!(error.to_string(), "secret was sealed with key \"k1\", which is not in ACSGW_SECRET_KEYS");
 }
 
@@ -74,13 +76,10 @@ async fn resealing_moves_every_secret_to_the_new_first_key_and_the_old_key_can_t
     let new_only =
         TenantStore::new(app.pool.clone(), Arc::new(Keyring::parse(NEW_KEY).unwrap()), Default::default());
     let tenant = new_only.get(&TenantSlug::parse(&slug).unwrap()).await.unwrap().unwrap();
-    let registry::domain::AcsCredential::AccessKey(secret) = &tenant.acs.credential else {
-        panic!("access key")
-    };
-    let opened = new_only
-        .keyring()
-        .open(&secret.sealed, SealContext { tenant: tenant.id.as_uuid(), purpose: ACS_PURPOSE });
-    assert_eq!(opened.unwrap().expose_secret(), &(0u8..32).collect::<Vec<_>>());
+    let opened = tenant.open(new_only.keyring()).unwrap();
+    assert_eq!(access_key(&opened), (0u8..32).collect::<Vec<_>>());
+    let AuthorizationPolicy::Webhook { secret, .. } = &opened.authorization else { panic!("webhook") };
+    assert_eq!(secret.expose_secret(), WEBHOOK_SECRET.as_bytes());
 
     let after: Value = app.get_tenant(&slug).await.json().await.unwrap();
     assert_eq!(after["acs"]["keyFingerprint"], before["acs"]["keyFingerprint"]);
@@ -114,11 +113,6 @@ async fn a_sealed_value_copied_into_another_tenant_does_not_open_there() {
     let store =
         TenantStore::new(app.pool.clone(), Arc::new(Keyring::parse(KEYRING).unwrap()), Default::default());
     let tenant = store.get(&TenantSlug::parse(&second).unwrap()).await.unwrap().unwrap();
-    let registry::domain::AcsCredential::AccessKey(secret) = &tenant.acs.credential else {
-        panic!("access key")
-    };
-    let opened = store
-        .keyring()
-        .open(&secret.sealed, SealContext { tenant: tenant.id.as_uuid(), purpose: ACS_PURPOSE });
-    assert!(opened.is_err());
+    let opened = tenant.open(store.keyring());
+    assert!(matches!(opened, Err(SealError::DoesNotOpen(_))));
 }

@@ -2,7 +2,7 @@
 //! uses them.
 
 use devstack::{
-    emulator::{self, EmulatorConfig, Faults, RunningEmulator},
+    emulator::{self, Clock, EmulatorConfig, Faults, RunningEmulator},
     issuer::{DevIssuer, MintRequest, RunningIssuer, TokenVersion},
 };
 use reqwest::{Response, StatusCode};
@@ -28,6 +28,8 @@ pub async fn upstreams() -> Upstreams {
         resource_id: uuid::Uuid::new_v4(),
         entra_url: issuer.base_url().to_owned(),
         faults: Faults::default(),
+        // Stands still: a test that needs the emulator's key refetch cool-down over moves it.
+        clock: Clock::manual(),
     };
     let acs = emulator::start(listener(), config).await.unwrap();
     Upstreams { issuer, acs }

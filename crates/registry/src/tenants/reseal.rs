@@ -11,6 +11,7 @@ use crate::{
     RegistryError,
     audit::{self, Action, Actor, Change},
     domain::{AcsCredential, Tenant},
+    notice::Notice,
     sealing::{SealContext, SealError, StoredSecret},
 };
 
@@ -57,7 +58,7 @@ impl TenantStore {
         }
         let changes = [Change { field: "/tenants".into(), from: None, to: Some(json!(changed)) }];
         audit::record(&mut tx, None, actor, Action::SecretsResealed, &changes).await?;
-        notify(&mut tx, "*").await?;
+        notify(&mut tx, &Notice::Everything).await?;
         tx.commit().await?;
         Ok(changed)
     }
