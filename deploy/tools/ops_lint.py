@@ -2,7 +2,7 @@
 """Checks of the deployment files that no off-the-shelf tool makes; run by `.ci/ops-checks`.
 
     ops_lint.py yaml FILE...            strict YAML: every document parses, no duplicate keys
-    ops_lint.py consistency             ports, names, labels and metric names agree across files
+    ops_lint.py consistency             ports, names, labels, metric names and their labels agree
     ops_lint.py rules-sync [--write]    deploy/k8s/prometheusrule.yaml carries alerts.yml's groups
     ops_lint.py dashboard OUT           dashboard structure; writes its queries as rules for promtool
     ops_lint.py core-kinds IN OUT       keeps the built-in Kubernetes kinds of a rendered stream
@@ -125,6 +125,70 @@ def defined_metrics() -> set[str]:
     return set(re.findall(r'"(acsgw_[a-z0-9_]+)"', text))
 
 
+# `r.counter_vec("acsgw_x", "help", &["a", "b"])`, `r.tenant_counter("acsgw_x", "help", Some("outcome"))`, ...
+FAMILY = re.compile(
+    r'\.(counter|counter_vec|tenant_counter|tenant_gauge|histogram|histogram_vec|gauge|gauge_vec)\(\s*'
+    r'"(acsgw_[a-z0-9_]+)",\s*"(?:[^"\\]|\\.)*",?\s*(?:Some\("(\w+)"\)|None|&\[([^\]]*)\])?',
+    re.S,
+)
+# Labels Prometheus adds, and the histogram bucket's.
+ADDED_LABELS = {"instance", "job"}
+
+
+def defined_labels() -> dict[str, set[str]]:
+    """Each family's labels, read from how the gateway's metrics source builds it."""
+    text = "\n".join(p.read_text(encoding="utf-8") for p in METRICS_SOURCE.rglob("*.rs"))
+    families: dict[str, set[str]] = {}
+    for kind, name, other, listed in FAMILY.findall(text):
+        labels = set(re.findall(r'"(\w+)"', listed)) | ({other} if other else set())
+        if kind.startswith("tenant_"):
+            labels.add("tenant")
+        families[name] = labels
+        if kind.startswith("histogram"):
+            families[f"{name}_bucket"] = labels | {"le"}
+            families[f"{name}_count"] = families[f"{name}_sum"] = labels
+    return families
+
+
+def balanced(expr: str, start: int) -> str:
+    """The text of the parenthesised group opening at `expr[start]`."""
+    depth = 0
+    for i in range(start, len(expr)):
+        depth += {"(": 1, ")": -1}.get(expr[i], 0)
+        if depth == 0:
+            return expr[start : i + 1]
+    return expr[start:]
+
+
+def unknown_labels(expr: str, families: dict[str, set[str]]) -> list[str]:
+    """Labels that `expr` selects on or groups by but the families it reads do not have: such a
+    query is valid PromQL and silently empty (or wrong) once a label is dropped from a family."""
+    problems = []
+    for name, matchers in re.findall(r"\b(acsgw_[a-z0-9_]+)\{([^}]*)\}", expr):
+        used = set(re.findall(r"(\w+)\s*(?:=~|!~|!=|=)", matchers)) - ADDED_LABELS
+        if name in families and used - families[name]:
+            problems.append(f"{name} has no label {', '.join(sorted(used - families[name]))}")
+    for grouping in re.finditer(r"\bby\s*\(([^)]*)\)\s*\(", expr):
+        used = {label.strip() for label in grouping.group(1).split(",") if label.strip()} - ADDED_LABELS
+        group = balanced(expr, grouping.end() - 1)
+        for name in set(re.findall(r"\b(acsgw_[a-z0-9_]+)", group)) & families.keys():
+            if used - families[name]:
+                problems.append(f"{name} has no label {', '.join(sorted(used - families[name]))} to group by")
+    return problems
+
+
+def queries() -> list[tuple[str, str]]:
+    """Every PromQL expression of the alerts and the dashboard, with where it is."""
+    found = []
+    for group in load_one(ALERTS)["groups"]:
+        for rule in group["rules"]:
+            found.append((f"{ALERTS} {rule.get('alert', rule.get('record'))}", rule["expr"]))
+    for panel in walk_panels(json.loads(DASHBOARD.read_text(encoding="utf-8"))["panels"]):
+        for target in panel.get("targets", []):
+            found.append((f"{DASHBOARD} panel {panel['title']!r}", target["expr"]))
+    return found
+
+
 def cmd_consistency() -> int:
     objects = k8s_objects()
     config = objects[("ConfigMap", "acs-gateway-config")]["data"]
@@ -221,6 +285,13 @@ def cmd_consistency() -> int:
     for path in (ALERTS, DASHBOARD):
         for name in sorted(referenced_metrics(path.read_text(encoding="utf-8")) - defined):
             fail(f"{path} uses {name}, which {METRICS_SOURCE} does not define")
+
+    # ... and the labels they select on and group by exist on those metrics.
+    families = defined_labels()
+    check(defined <= {re.sub(r"_(bucket|count|sum)$", "", n) for n in families}, "labels of every metric found")
+    for where, expr in queries():
+        for problem in unknown_labels(expr, families):
+            fail(f"{where}: {problem}")
 
     return finish("Consistency")
 

@@ -23,8 +23,8 @@ pub struct AuthorizerConfig {
     /// A `jwt` policy's token may not be valid for longer than this, counted from `nbf` (else
     /// `iat`, else now); long-lived bearer tokens are refused rather than trusted for days.
     pub max_token_lifetime: Duration,
-    /// Webhook answers kept at most (entries, across tenants).
-    pub decision_cache_capacity: u64,
+    /// The memory webhook answers may take, in bytes, across tenants (about 650 bytes each).
+    pub decision_cache_bytes: u64,
     /// Key sets kept at most (one per tenant and JWKS URL); idle ones are dropped after a key TTL.
     pub key_set_capacity: u64,
     /// Measures key ages and key-set cool-downs: the real clock, or a manual one in tests. (Webhook
@@ -42,7 +42,7 @@ impl Default for AuthorizerConfig {
             jwks_key_ttl: Duration::from_secs(24 * 3600),
             leeway: MAX_LEEWAY,
             max_token_lifetime: Duration::from_secs(24 * 3600),
-            decision_cache_capacity: 100_000,
+            decision_cache_bytes: 8 * 1024 * 1024,
             key_set_capacity: 10_000,
             clock: jose::clock::Clock::real(),
         }

@@ -5,9 +5,13 @@
 //! of B, so an answer about one artifact is never reused for another. Forgetting a tenant bumps its
 //! generation, which is part of the key: a call still in flight at that moment lands under the old
 //! generation and is never read.
+//!
+//! The answers are bounded by the memory they take (about 650 bytes each). The generations are one
+//! number per tenant forgotten since the process started: bounded by the registry's slugs.
 
 use std::{
     collections::HashMap,
+    mem::size_of,
     sync::{Mutex, PoisonError},
     time::{Duration, Instant},
 };
@@ -39,6 +43,18 @@ struct Answer {
     keep_for: Duration,
 }
 
+/// What moka keeps per entry besides the key and the value (measured with moka 0.12; the gateway's
+/// `registry::weight` explains how).
+const ENTRY_OVERHEAD: usize = 320;
+
+/// What one answer costs: moka's bookkeeping, the key with its tenant's and URL's texts (each one
+/// allocation, counted with the allocator's header and rounding), and the answer.
+fn weigh(key: &DecisionKey, _answer: &Answer) -> u32 {
+    let texts = [key.tenant.len(), key.url.as_str().len()].map(|len| (len + 8).next_multiple_of(16).max(32));
+    let bytes = ENTRY_OVERHEAD + size_of::<DecisionKey>() + texts.iter().sum::<usize>() + size_of::<Answer>();
+    u32::try_from(bytes).unwrap_or(u32::MAX)
+}
+
 /// Each answer lives for its own policy's `cache_for`.
 struct KeepFor;
 
@@ -61,9 +77,11 @@ pub struct DecisionCache {
 }
 
 impl DecisionCache {
-    pub fn new(capacity: u64) -> Self {
+    /// Answers taking at most `max_bytes`; the least used go first.
+    pub fn new(max_bytes: u64) -> Self {
         let answers = Cache::builder()
-            .max_capacity(capacity)
+            .max_capacity(max_bytes)
+            .weigher(weigh)
             .expire_after(KeepFor)
             .support_invalidation_closures()
             .build();
@@ -121,5 +139,60 @@ impl DecisionCache {
     fn generation(&self, tenant: &str) -> u64 {
         let generations = self.generations.lock().unwrap_or_else(PoisonError::into_inner);
         generations.get(tenant).copied().unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subject(oid: u128) -> Subject {
+        Subject {
+            tenant: "fabrikam".into(),
+            tid: Uuid::from_u128(1),
+            oid: Uuid::from_u128(oid),
+            app_id: Uuid::nil(),
+        }
+    }
+
+    fn key(tenant: &str, url: &str) -> DecisionKey {
+        DecisionKey {
+            tenant: tenant.into(),
+            generation: 0,
+            tid: Uuid::nil(),
+            oid: Uuid::nil(),
+            app_id: Uuid::nil(),
+            url: Url::parse(url).unwrap(),
+            bearer: [0; 32],
+        }
+    }
+
+    #[test]
+    fn an_answer_weighs_moka_s_share_its_key_with_its_texts_and_the_answer() {
+        let answer = Answer { allow: true, keep_for: Duration::from_secs(60) };
+        let short = weigh(&key("fabrikam", "https://auth.contoso.example/decide"), &answer) as usize;
+        let texts = 32 + 48;
+        assert_eq!(short, ENTRY_OVERHEAD + size_of::<DecisionKey>() + texts + size_of::<Answer>());
+        let long =
+            weigh(&key("fabrikam", &format!("https://auth.contoso.example/{}", "d".repeat(100))), &answer);
+        assert_eq!(long as usize - short, 144 - 48, "129 bytes of URL in 144 instead of 35 in 48");
+    }
+
+    #[tokio::test]
+    async fn answers_beyond_the_budget_are_evicted() {
+        let url = Url::parse("https://auth.contoso.example/decide").unwrap();
+        let per_answer = u64::from(weigh(
+            &key("fabrikam", url.as_str()),
+            &Answer { allow: true, keep_for: Duration::ZERO },
+        ));
+        let cache = DecisionCache::new(10 * per_answer);
+        for oid in 0..50 {
+            let asked =
+                cache.decide(&subject(oid), &url, "b", Duration::from_secs(60), async { Ok(true) }).await;
+            assert_eq!(asked, Ok(Outcome { allow: true, asked: true }));
+        }
+        cache.answers.run_pending_tasks().await;
+        assert!(cache.answers.weighted_size() <= 10 * per_answer, "{}", cache.answers.weighted_size());
+        assert!((1..=10).contains(&cache.answers.entry_count()), "{}", cache.answers.entry_count());
     }
 }

@@ -133,6 +133,20 @@ async fn every_key_set_served_is_counted_and_metadata_documents_are_not() {
 }
 
 #[tokio::test]
+async fn every_metadata_document_served_is_counted_and_key_sets_are_not() {
+    let app = TestIssuer::spawn().await;
+    let tenant = Uuid::new_v4().to_string();
+    assert_eq!(app.running.metadata_fetches(), 0);
+
+    app.get(&format!("/{tenant}/.well-known/openid-configuration")).await;
+    app.get("/organizations/v2.0/.well-known/openid-configuration").await;
+    app.key_set(&tenant, false).await;
+    app.get("/contoso.onmicrosoft.com/.well-known/openid-configuration").await;
+
+    assert_eq!(app.running.metadata_fetches(), 2, "served documents only");
+}
+
+#[tokio::test]
 async fn unknown_routes_and_wrong_methods_answer_json_errors() {
     let app = TestIssuer::spawn().await;
 

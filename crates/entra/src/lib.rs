@@ -9,6 +9,7 @@ mod error;
 mod jws;
 mod metadata;
 pub mod observe;
+mod sources;
 mod validator;
 
 pub use claims::TokenVersion;

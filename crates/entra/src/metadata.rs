@@ -1,12 +1,13 @@
-//! OpenID metadata per authority and token version: where expected issuers and key sets come from.
-//! Never built from the authority host: real v1 issuers live on `sts.windows.net` whatever the host.
+//! OpenID metadata documents, the shared ones and tenants' own: where expected issuers and key sets
+//! come from. Never built from the authority host: real v1 issuers live on `sts.windows.net`
+//! whatever the host.
 //! A failed fetch is not retried by every request: for a cool-down the last known good document is
 //! served (or "unavailable" answered at once), and a document naming a plain-http key set is refused
 //! unless insecure http is allowed. The cool-down starts short, so one failure on a cold start does
 //! not refuse an authority for long, and doubles with each consecutive failure up to a maximum.
+//! The documents of tenants' own sources are bounded in number and dropped when idle.
 
 use std::{
-    collections::HashMap,
     sync::{Arc, Mutex, PoisonError},
     time::{Duration, Instant},
 };
@@ -20,7 +21,7 @@ use url::Url;
 
 use crate::{
     Rejection,
-    observe::{FetchEvent, FetchKind, Observer},
+    observe::{FetchEvent, FetchKind, KeySource, Observer},
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -75,6 +76,8 @@ enum Refused {
 
 #[derive(Default)]
 struct Slot {
+    /// The [`KeySource`] label its fetches are reported under.
+    label: &'static str,
     entry: Mutex<Option<(Arc<Metadata>, Instant)>>,
     last_attempt: Mutex<Option<Attempt>>,
     /// One fetch per document at a time; others wait for its result.
@@ -119,25 +122,36 @@ fn acceptable_key_set_url(url: &Url, allow_insecure_http: bool) -> bool {
 pub struct MetadataCache {
     http: reqwest::Client,
     policy: MetadataPolicy,
-    slots: Mutex<HashMap<Url, Arc<Slot>>>,
+    slots: moka::sync::Cache<Url, Arc<Slot>>,
     observer: Observer,
 }
 
 impl MetadataCache {
-    pub fn new(http: reqwest::Client, policy: MetadataPolicy, observer: Observer) -> Self {
-        Self { http, policy, slots: Mutex::new(HashMap::new()), observer }
+    /// `capacity` bounds the documents kept, each dropped once unused for `max_age`; `None` keeps
+    /// every document (for the few every tenant shares).
+    pub fn new(
+        http: reqwest::Client,
+        policy: MetadataPolicy,
+        observer: Observer,
+        capacity: Option<u64>,
+    ) -> Self {
+        let builder = moka::sync::Cache::builder();
+        let slots = match capacity {
+            Some(capacity) => builder.max_capacity(capacity).time_to_idle(policy.max_age).build(),
+            None => builder.build(),
+        };
+        Self { http, policy, slots, observer }
     }
 
-    fn slot(&self, url: &Url) -> Arc<Slot> {
-        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        slots.entry(url.clone()).or_default().clone()
+    fn slot(&self, url: &Url, source: KeySource) -> Arc<Slot> {
+        self.slots.get_with_by_ref(url, || Arc::new(Slot { label: source.label(), ..Slot::default() }))
     }
 
     /// The document at `url`: cached, else fetched (one fetch per document at a time), else the last
     /// known good one while it is younger than `max_age`. Within the cool-down after a failed fetch,
     /// no request fetches: each gets the last known good document or "unavailable" at once.
-    pub async fn get(&self, url: &Url, authority: &str) -> Result<Arc<Metadata>, Rejection> {
-        let slot = self.slot(url);
+    pub async fn get(&self, url: &Url, source: KeySource) -> Result<Arc<Metadata>, Rejection> {
+        let slot = self.slot(url, source);
         if let Some(metadata) = slot.cached(self.policy.refresh_after, self.policy.clock) {
             return Ok(metadata);
         }
@@ -151,21 +165,21 @@ impl MetadataCache {
         if slot.cooldown_left(&self.policy).is_some() {
             return self.last_known_good(&slot);
         }
-        self.fetch(&slot, url, authority).await
+        self.fetch(&slot, url).await
     }
 
     /// How long until a request may fetch the document at `url` again, while it cools down after a
     /// failed fetch; `None` when a request would use or fetch it now.
     pub fn cooldown_left(&self, url: &Url) -> Option<Duration> {
-        let slot = self.slots.lock().unwrap_or_else(PoisonError::into_inner).get(url).cloned()?;
-        slot.cooldown_left(&self.policy)
+        self.slots.get(url)?.cooldown_left(&self.policy)
     }
 
     fn last_known_good(&self, slot: &Slot) -> Result<Arc<Metadata>, Rejection> {
         slot.cached(self.policy.max_age, self.policy.clock).ok_or(Rejection::KeysUnavailable)
     }
 
-    async fn fetch(&self, slot: &Slot, url: &Url, authority: &str) -> Result<Arc<Metadata>, Rejection> {
+    async fn fetch(&self, slot: &Slot, url: &Url) -> Result<Arc<Metadata>, Rejection> {
+        let authority = slot.label;
         let at = self.policy.clock.now();
         let fetched = match fetch::json::<Metadata>(&self.http, url, self.policy.timeout).await {
             Ok(metadata) if !acceptable_key_set_url(&metadata.jwks_uri, self.policy.allow_insecure_http) => {
@@ -190,14 +204,11 @@ impl MetadataCache {
     }
 
     /// Fetches every known document again (the background refresh), ignoring the cool-down.
-    pub async fn refresh_all(&self, authority_of: impl Fn(&Url) -> String) {
-        let known: Vec<(Url, Arc<Slot>)> = {
-            let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-            slots.iter().map(|(u, s)| (u.clone(), s.clone())).collect()
-        };
+    pub async fn refresh_all(&self) {
+        let known: Vec<(Arc<Url>, Arc<Slot>)> = self.slots.iter().collect();
         for (url, slot) in known {
             let _single_flight = slot.fetching.lock().await;
-            let _ = self.fetch(&slot, &url, &authority_of(&url)).await;
+            let _ = self.fetch(&slot, &url).await;
         }
     }
 }

@@ -1,15 +1,12 @@
 //! The whole validation of one Entra access token (reference: entra-validation.md section 1.5), in
 //! order: format and header, the unverified `ver`/`tid` only to choose the key source (the tenant is
 //! checked against the authority before anything is fetched), the key and the signature, the issuer
-//! (from the authority's metadata, `{tenantid}` filled in) and the key's own issuer, then the claims.
+//! (from the metadata that named the key, `{tenantid}` filled in with the token's tenant) and the
+//! key's own issuer, then the claims. Which document and key set serve a token is `sources`' to say.
 
 use std::{sync::Arc, time::Duration};
 
-use jose::{
-    clock::Clock,
-    json::JsonObject,
-    keys::{KeyPolicy, KeyStore},
-};
+use jose::{clock::Clock, json::JsonObject};
 use jsonwebtoken::Algorithm;
 use moka::sync::Cache;
 use sha2::{Digest, Sha256};
@@ -20,8 +17,8 @@ use crate::{
     Rejection,
     claims::{self, Lifetime, TokenVersion},
     jws,
-    metadata::{MetadataCache, MetadataPolicy},
-    observe::{FetchEvent, FetchKind, Observer},
+    observe::Observer,
+    sources::{KeySources, TENANT_TEMPLATE},
 };
 
 /// The Microsoft personal-accounts tenant; the Teams exchange does not serve it.
@@ -44,6 +41,11 @@ pub struct ValidatorConfig {
     /// each further consecutive failure, up to `refresh_cooldown`; reset by a successful fetch.
     pub metadata_failure_cooldown: Duration,
     pub verified_cache_capacity: u64,
+    /// How many of tenants' own metadata documents are kept, and as many of their own key sets (a
+    /// tenant's v1 and v2 ones count apart), each dropped when unused for a key TTL. Only a token
+    /// whose key the shared set lacks makes one: a tenant signing with keys of its own, or a forged
+    /// kid.
+    pub tenant_sources_capacity: u64,
     pub observer: Observer,
     /// Whether OpenID metadata may name a plain-http key set: the operator's allow-insecure switch
     /// (development only, as in the devstack). Off by default, whatever the authority host's scheme.
@@ -66,6 +68,7 @@ impl ValidatorConfig {
             metadata_refresh: Duration::from_secs(3600),
             metadata_failure_cooldown: Duration::from_secs(10),
             verified_cache_capacity: 100_000,
+            tenant_sources_capacity: 1_000,
             observer: crate::observe::ignore(),
             allow_insecure_http: false,
             clock: Clock::real(),
@@ -141,8 +144,7 @@ struct Verified {
 
 pub struct Validator {
     config: ValidatorConfig,
-    metadata: MetadataCache,
-    keys: KeyStore<Url>,
+    sources: KeySources,
     verified: Cache<[u8; 32], Arc<Verified>>,
 }
 
@@ -153,29 +155,8 @@ impl Validator {
             .timeout(config.http_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
-        let policy = KeyPolicy {
-            timeout: config.http_timeout,
-            key_ttl: config.key_ttl,
-            refresh_cooldown: config.refresh_cooldown,
-            refresh_interval: None,
-            max_sets: None,
-            clock: config.clock,
-        };
         Ok(Self {
-            metadata: MetadataCache::new(
-                http.clone(),
-                MetadataPolicy {
-                    timeout: config.http_timeout,
-                    refresh_after: config.metadata_refresh,
-                    max_age: config.key_ttl,
-                    failure_cooldown: config.metadata_failure_cooldown,
-                    max_failure_cooldown: config.refresh_cooldown,
-                    allow_insecure_http: config.allow_insecure_http,
-                    clock: config.clock,
-                },
-                config.observer.clone(),
-            ),
-            keys: KeyStore::new(http, policy),
+            sources: KeySources::new(&http, &config),
             verified: Cache::builder()
                 .max_capacity(config.verified_cache_capacity)
                 .time_to_live(Duration::from_secs(3600))
@@ -203,7 +184,7 @@ impl Validator {
         let verified = match self.verified.get(&cache_key) {
             Some(verified) => verified,
             None => {
-                let verified = Arc::new(self.verify(jws, version, tid, &segment).await?);
+                let verified = Arc::new(self.verify(jws, version, tid).await?);
                 self.verified.insert(cache_key, verified.clone());
                 verified
             }
@@ -211,19 +192,15 @@ impl Validator {
         self.check_claims(&verified, version, tid, expect)
     }
 
-    /// Signature, issuer and key issuer: what depends only on the token and its authority.
+    /// Signature, issuer and key issuer: what depends only on the token (its tenant already accepted
+    /// by the authority).
     async fn verify(
         &self,
         jws: jws::Jws<'_>,
         version: TokenVersion,
         tid: Uuid,
-        segment: &str,
     ) -> Result<Verified, Rejection> {
-        let metadata_url = self.metadata_url(segment, version)?;
-        let metadata = self.metadata.get(&metadata_url, segment).await?;
-        let observer = &self.config.observer;
-        let heard = |ok| observer(FetchEvent { authority: segment, kind: FetchKind::Keys, ok });
-        let key = self.keys.key(&metadata.jwks_uri, &jws.kid, heard).await?;
+        let (metadata, key) = self.sources.key(version, tid, &jws.kid).await?;
         let valid = jsonwebtoken::crypto::verify(
             jws.signature,
             jws.signing_input.as_bytes(),
@@ -235,13 +212,13 @@ impl Validator {
             return Err(Rejection::Signature);
         }
         let tid_text = tid.hyphenated().to_string();
-        let expected_issuer = metadata.issuer.replace("{tenantid}", &tid_text);
+        let expected_issuer = metadata.issuer.replace(TENANT_TEMPLATE, &tid_text);
         let iss = claims::string(&jws.claims, "iss")?;
         if iss != expected_issuer {
             return Err(Rejection::Issuer);
         }
         if let Some(key_issuer) = &key.issuer
-            && key_issuer.replace("{tenantid}", &tid_text) != iss
+            && key_issuer.replace(TENANT_TEMPLATE, &tid_text) != iss
         {
             return Err(Rejection::Issuer);
         }
@@ -305,60 +282,27 @@ impl Validator {
         })
     }
 
-    fn metadata_url(&self, segment: &str, version: TokenVersion) -> Result<Url, Rejection> {
-        let host = self.config.authority_host.as_str().trim_end_matches('/');
-        let path = match version {
-            TokenVersion::V1 => format!("{host}/{segment}/.well-known/openid-configuration"),
-            TokenVersion::V2 => format!("{host}/{segment}/v2.0/.well-known/openid-configuration"),
-        };
-        Url::parse(&path).map_err(|_| Rejection::KeysUnavailable)
-    }
-
-    /// While the OpenID metadata of `authority` cools down after a failed fetch, how long until a
-    /// request may fetch it again (the longest wait of its v1 and v2 documents): a hint for the
-    /// `Retry-After` of an "unavailable" answer. `None` when no document of it is cooling down.
+    /// While an OpenID metadata document `authority` depends on cools down after a failed fetch (the
+    /// shared ones, and a `Tenant` authority's own), how long until a request may fetch it again:
+    /// a hint for the `Retry-After` of an "unavailable" answer. `None` when none is cooling down.
     pub fn metadata_retry_after(&self, authority: Authority<'_>) -> Option<Duration> {
-        let segment = authority.segment();
-        [TokenVersion::V1, TokenVersion::V2]
-            .into_iter()
-            .filter_map(|version| self.metadata_url(&segment, version).ok())
-            .filter_map(|url| self.metadata.cooldown_left(&url))
-            .max()
+        let tenant = match authority {
+            Authority::Tenant(id) => Some(id),
+            Authority::Organizations(_) => None,
+        };
+        self.sources.metadata_retry_after(tenant)
     }
 
     /// Refreshes every metadata document and key set in use; run about hourly.
     pub async fn refresh(&self) {
-        let host = self.config.authority_host.clone();
-        let authority_of = move |url: &Url| authority_segment(&host, url);
-        self.metadata.refresh_all(&authority_of).await;
-        let observer = &self.config.observer;
-        let heard =
-            |url: &Url, ok| observer(FetchEvent { authority: &authority_of(url), kind: FetchKind::Keys, ok });
-        self.keys.refresh_all(heard).await;
+        self.sources.refresh().await;
     }
 
-    /// Ages of the signing keys in use, by authority and kid (for metrics).
+    /// Ages of the signing keys in use, by key source label (see [`crate::observe::KeySource`]) and
+    /// kid (for metrics).
     pub fn key_ages(&self) -> Vec<(String, String, Duration)> {
-        let host = &self.config.authority_host;
-        self.keys
-            .key_ages()
-            .into_iter()
-            .map(|(url, kid, age)| (authority_segment(host, &url), kid, age))
-            .collect()
+        self.sources.key_ages()
     }
-}
-
-/// The first path segment below the authority host: a tenant id, `organizations` or `common`.
-fn authority_segment(host: &Url, url: &Url) -> String {
-    let base = host.path().trim_end_matches('/');
-    url.path()
-        .strip_prefix(base)
-        .unwrap_or(url.path())
-        .trim_start_matches('/')
-        .split('/')
-        .next()
-        .unwrap_or("")
-        .to_owned()
 }
 
 fn cache_key(token: &str, segment: &str) -> [u8; 32] {

@@ -12,7 +12,7 @@ use secrecy::ExposeSecret;
 
 use crate::{
     Application,
-    settings::{DatabaseSettings, Settings, SettingsError, Source},
+    settings::{DatabaseSettings, LogSettings, Settings, SettingsError, Source},
     startup, telemetry,
 };
 
@@ -61,26 +61,28 @@ enum AdminKeyCommand {
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
-    // Logging starts once the settings are read, so the config file's log_format applies too.
-    let outcome = match Source::load(cli.config.as_deref()) {
-        Ok(source) => {
-            telemetry::init(source.log_format());
-            execute(cli.command, &source).await
-        }
-        Err(error) => Err(Failure::Config(error)),
+    // Logging starts once the settings are read, so the config file's log settings apply too. The
+    // guard lives to the end, so that the lines still queued are written before the process exits.
+    let settings = Source::load(cli.config.as_deref())
+        .and_then(|source| LogSettings::from_source(&source).map(|log| (source, log)));
+    let (source, _logs) = match settings {
+        Ok((source, log)) => (source, telemetry::install(&log)),
+        Err(error) => return config_error(&error),
     };
-    match outcome {
+    match execute(cli.command, &source).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Config(error)) => {
-            eprintln!("acs-gateway: configuration error: {error}");
-            ExitCode::from(2)
-        }
+        Err(Failure::Config(error)) => config_error(&error),
         Err(Failure::Other(error)) => {
             tracing::error!(error = format!("{error:#}"), "acs-gateway failed");
             eprintln!("acs-gateway: {error:#}");
             ExitCode::from(1)
         }
     }
+}
+
+fn config_error(error: &SettingsError) -> ExitCode {
+    eprintln!("acs-gateway: configuration error: {error}");
+    ExitCode::from(2)
 }
 
 enum Failure {

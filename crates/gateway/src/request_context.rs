@@ -1,20 +1,25 @@
 //! One span per request with a request id (an incoming `x-request-id` is reused when sane), echoed
-//! back in the response; and a last line of defence that turns any non-problem error response into
-//! problem details, so clients only ever see one error shape.
+//! back in the response; one access line per request once it is answered ([`access`]); and a last
+//! line of defence that turns any non-problem error response into problem details, so clients only
+//! ever see one error shape.
 
 use std::time::Instant;
 
 use actix_web::{
-    Error, HttpMessage, ResponseError,
+    Error, HttpMessage, HttpRequest, ResponseError,
     body::{BoxBody, MessageBody},
     dev::{ServiceRequest, ServiceResponse},
     error::InternalError,
     http::header::{self, HeaderMap, HeaderName, HeaderValue},
     middleware::Next,
 };
+use registry::admin_keys::AdminPrincipal;
 use tracing::Instrument;
 
-use crate::problem::{self, Problem, REQUEST_ID};
+use crate::{
+    problem::{self, Problem, REQUEST_ID},
+    telemetry::access,
+};
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -36,17 +41,13 @@ pub async fn request_context(
     let _in_flight = req
         .app_data::<actix_web::web::Data<crate::state::AppState>>()
         .map(|state| InFlight::enter(&state.metrics));
-    let span = tracing::info_span!(
-        "request",
-        request_id = %id,
-        method = %req.method(),
-        path = %req.path(),
-        status = tracing::field::Empty,
-        admin = tracing::field::Empty,
-        tid = tracing::field::Empty,
-    );
+    // The span carries the id alone: lines logged while handling the request need it to be tied to
+    // the access line, which says the rest once.
+    let span = tracing::info_span!("request", request_id = %id, admin = tracing::field::Empty);
+    let (method, path) = (req.method().clone(), req.path().to_owned());
     let started = Instant::now();
-    let outcome = REQUEST_ID.scope(id.clone(), next.call(req).instrument(span.clone())).await;
+    let handling = REQUEST_ID.scope(id.clone(), next.call(req).instrument(span));
+    let (outcome, notes) = access::collect(handling).await;
     REQUEST_ID
         .scope(id.clone(), async move {
             let header = HeaderValue::from_str(&id).ok();
@@ -71,22 +72,27 @@ pub async fn request_context(
                     Err((error.to_string(), response))
                 }
             };
-            let status = match &outcome {
-                Ok(response) => response.status().as_u16(),
-                Err((_, response)) => response.status().as_u16(),
+            let (status, admin) = match &outcome {
+                Ok(response) => (response.status(), admin_name(response.request())),
+                Err((_, response)) => (response.status(), None),
             };
-            span.record("status", status);
-            let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-            span.in_scope(|| {
-                if status >= 500 {
-                    tracing::error!(status, latency_ms, "request failed");
-                } else {
-                    tracing::info!(status, latency_ms, "request completed");
-                }
-            });
+            let request = access::Request {
+                id: &id,
+                method: method.as_str(),
+                path: &path,
+                status: status.as_u16(),
+                latency: started.elapsed(),
+                admin: admin.as_deref(),
+            };
+            access::write(&request, &notes);
             outcome.map_err(|(cause, response)| InternalError::from_response(cause, response).into())
         })
         .await
+}
+
+/// The admin key's name, on admin requests that presented a valid one.
+fn admin_name(request: &HttpRequest) -> Option<String> {
+    request.extensions().get::<AdminPrincipal>().map(|principal| principal.name.clone())
 }
 
 /// Counts a request in flight for as long as it lives, however it ends.

@@ -50,6 +50,13 @@ pub struct Settings {
     pub tenant_cache_ttl: Duration,
     /// How old a tenant record may be and still be served while Postgres cannot be reached.
     pub tenant_stale_if_error: Duration,
+    /// The memory, in MiB, for what a replica keeps per tenant (records and their opened secrets);
+    /// only tenants that exist take it.
+    pub tenant_cache_mb: u64,
+    /// The memory, in MiB, for exchange results (D) and users' rate buckets.
+    pub exchange_cache_mb: u64,
+    /// The memory, in MiB, for what is remembered of verified tokens (A1, B) and webhook answers.
+    pub token_cache_mb: u64,
     /// How long a registry call may take on the exchange path, and for admin requests, before it
     /// counts as Postgres not answering.
     pub db_lookup_timeout: Duration,
@@ -68,6 +75,8 @@ pub struct Settings {
     pub stats_flush_interval: Duration,
     /// Exchanges per minute reaching ACS for each Entra user (`tid`, `oid`) of a tenant.
     pub user_exchanges_per_minute: std::num::NonZeroU32,
+    /// Exchanges slower than this are counted per tenant (`acsgw_exchange_slow_total`).
+    pub slow_exchange: Duration,
 }
 
 /// What commands that only touch the database need.
@@ -90,9 +99,14 @@ const VARIABLES: &[(&str, &str, Option<&str>)] = &[
     ("ACSGW_ALLOW_INSECURE_HTTP", "allow_insecure_http", Some("false")),
     ("ACSGW_LOG_FORMAT", "log_format", Some("json")),
     ("ACSGW_MIGRATE_ON_START", "migrate_on_start", Some("false")),
-    ("ACSGW_TENANT_CACHE_TTL_SECONDS", "tenant_cache_ttl_seconds", Some("10")),
+    // Changes arrive by NOTIFY; the TTL is only the safety net.
+    ("ACSGW_TENANT_CACHE_TTL_SECONDS", "tenant_cache_ttl_seconds", Some("3600")),
     // A managed failover or maintenance restart takes one to two minutes; five leave a wide margin.
     ("ACSGW_TENANT_STALE_IF_ERROR_SECONDS", "tenant_stale_if_error_seconds", Some("300")),
+    // About 2.1 KiB a tenant: 100 000 tenants take some 210 MiB.
+    ("ACSGW_TENANT_CACHE_MB", "tenant_cache_mb", Some("256")),
+    ("ACSGW_EXCHANGE_CACHE_MB", "exchange_cache_mb", Some("32")),
+    ("ACSGW_TOKEN_CACHE_MB", "token_cache_mb", Some("32")),
     ("ACSGW_SHUTDOWN_TIMEOUT_SECONDS", "shutdown_timeout_seconds", Some("30")),
     ("ACSGW_KEY_REFRESH_COOLDOWN_SECONDS", "key_refresh_cooldown_seconds", Some("300")),
     ("ACSGW_HEARTBEAT_SECONDS", "heartbeat_seconds", Some("5")),
@@ -101,6 +115,10 @@ const VARIABLES: &[(&str, &str, Option<&str>)] = &[
     ("ACSGW_METRICS_LISTEN", "metrics_listen", None),
     ("ACSGW_STATS_FLUSH_SECONDS", "stats_flush_seconds", Some("10")),
     ("ACSGW_USER_EXCHANGES_PER_MINUTE", "user_exchanges_per_minute", Some("30")),
+    // Defaults in LogSettings::defaults.
+    ("ACSGW_LOG_QUEUE_LINES", "log_queue_lines", None),
+    ("ACSGW_ACCESS_LOG_SAMPLE", "access_log_sample", None),
+    ("ACSGW_SLOW_EXCHANGE_MS", "slow_exchange_ms", Some("1000")),
 ];
 
 /// Where values come from: the environment first, then the file, then the defaults.
@@ -160,6 +178,17 @@ impl Source {
     ) -> Result<T, SettingsError> {
         let raw = self.required(variable)?;
         raw.trim().parse().map_err(|_| SettingsError::new(variable, format!("expected {expected}")))
+    }
+
+    fn optional<T: std::str::FromStr>(
+        &self,
+        variable: &'static str,
+        expected: &str,
+    ) -> Result<Option<T>, SettingsError> {
+        match self.values.contains_key(variable) {
+            true => self.parsed(variable, expected).map(Some),
+            false => Ok(None),
+        }
     }
 
     fn flag(&self, variable: &'static str) -> Result<bool, SettingsError> {
@@ -240,6 +269,13 @@ impl Settings {
             }
             Ok(Duration::from_millis(value))
         };
+        let mebibytes = |variable| -> Result<u64, SettingsError> {
+            let value: u64 = source.parsed(variable, "a number of MiB")?;
+            if value == 0 {
+                return Err(SettingsError::new(variable, "expected at least 1 MiB"));
+            }
+            Ok(value)
+        };
         let user_exchanges_per_minute =
             source.parsed("ACSGW_USER_EXCHANGES_PER_MINUTE", "a positive integer")?;
         Ok(Self {
@@ -253,6 +289,9 @@ impl Settings {
             migrate_on_start: source.flag("ACSGW_MIGRATE_ON_START")?,
             tenant_cache_ttl: seconds("ACSGW_TENANT_CACHE_TTL_SECONDS")?,
             tenant_stale_if_error: seconds("ACSGW_TENANT_STALE_IF_ERROR_SECONDS")?,
+            tenant_cache_mb: mebibytes("ACSGW_TENANT_CACHE_MB")?,
+            exchange_cache_mb: mebibytes("ACSGW_EXCHANGE_CACHE_MB")?,
+            token_cache_mb: mebibytes("ACSGW_TOKEN_CACHE_MB")?,
             db_lookup_timeout: millis("ACSGW_DB_LOOKUP_TIMEOUT_MS")?,
             db_request_timeout: millis("ACSGW_DB_REQUEST_TIMEOUT_MS")?,
             shutdown_timeout: seconds("ACSGW_SHUTDOWN_TIMEOUT_SECONDS")?,
@@ -266,17 +305,88 @@ impl Settings {
             },
             stats_flush_interval: seconds("ACSGW_STATS_FLUSH_SECONDS")?.max(Duration::from_secs(1)),
             user_exchanges_per_minute,
+            slow_exchange: millis("ACSGW_SLOW_EXCHANGE_MS")?,
         })
     }
 
     pub fn transport(&self) -> Transport {
         if self.allow_insecure_http { Transport::AllowInsecureHttp } else { Transport::HttpsOnly }
     }
+
+    /// How the three memory settings are shared among the caches.
+    pub fn cache_budgets(&self) -> CacheBudgets {
+        let (tenants, exchanges, tokens) = (
+            registry::weight::mebibytes(self.tenant_cache_mb),
+            registry::weight::mebibytes(self.exchange_cache_mb),
+            registry::weight::mebibytes(self.token_cache_mb),
+        );
+        CacheBudgets {
+            // Measured: a record takes about 1.3 KiB, its runtime about 0.8 KiB.
+            tenant_records: tenants / 5 * 3,
+            tenant_runtimes: tenants / 5 * 2,
+            exchange_results: exchanges / 4 * 3,
+            user_buckets: exchanges / 4,
+            verified_a1s: (tokens / 2 / VERIFIED_A1_BYTES).max(1),
+            verified_bs: tokens / 4,
+            webhook_answers: tokens / 4,
+        }
+    }
+}
+
+/// What one verified A1 takes in the Entra validator's cache (the claims the per-request checks read,
+/// as JSON, and moka's bookkeeping), measured: that cache is bounded by a count, derived from this.
+const VERIFIED_A1_BYTES: u64 = 1_700;
+
+/// The caches' shares of `ACSGW_TENANT_CACHE_MB`, `ACSGW_EXCHANGE_CACHE_MB` and
+/// `ACSGW_TOKEN_CACHE_MB`, in bytes (and, for verified A1s, in entries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheBudgets {
+    pub tenant_records: u64,
+    pub tenant_runtimes: u64,
+    pub exchange_results: u64,
+    pub user_buckets: u64,
+    pub verified_a1s: u64,
+    pub verified_bs: u64,
+    pub webhook_answers: u64,
 }
 
 /// Keyring errors already name the variable; the prefix would say it twice.
 fn without_prefix(message: &str) -> String {
     message.strip_prefix("ACSGW_SECRET_KEYS ").unwrap_or(message).to_owned()
+}
+
+/// How to log: read before anything else, since every command logs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// Lines waiting for the log writer beyond which new lines are dropped (and counted).
+    pub queue_lines: usize,
+    /// The share of successful exchanges whose access line is written; refusals and errors always are.
+    pub access_sample: f64,
+}
+
+impl LogSettings {
+    /// The defaults, but for the format.
+    pub fn defaults(format: LogFormat) -> Self {
+        Self { format, queue_lines: 16_384, access_sample: 1.0 }
+    }
+
+    /// The format leniently, as [`Source::log_format`] reads it; the others strictly.
+    pub fn from_source(source: &Source) -> Result<Self, SettingsError> {
+        let defaults = Self::defaults(source.log_format());
+        let (lines, sample) = ("ACSGW_LOG_QUEUE_LINES", "ACSGW_ACCESS_LOG_SAMPLE");
+        let queue_lines =
+            source.optional(lines, "a positive number of lines")?.unwrap_or(defaults.queue_lines);
+        if queue_lines == 0 {
+            return Err(SettingsError::new(lines, "expected a positive number of lines"));
+        }
+        let fraction = "a fraction from 0 to 1, e.g. 0.1";
+        let access_sample = source.optional(sample, fraction)?.unwrap_or(defaults.access_sample);
+        if !(0.0..=1.0).contains(&access_sample) {
+            return Err(SettingsError::new(sample, format!("expected {fraction}")));
+        }
+        Ok(Self { queue_lines, access_sample, ..defaults })
+    }
 }
 
 /// The log format alone, read before anything else so that errors are logged in the right shape.
@@ -311,6 +421,25 @@ mod tests {
     }
 
     #[test]
+    fn caches_default_to_a_long_ttl_and_budgets_in_mib_and_refuse_an_empty_budget() {
+        let base = [("DATABASE_URL", "postgres://localhost/x"), ("ACSGW_SECRET_KEYS", KEYS)];
+        let s = settings(&base).unwrap();
+        assert_eq!(s.tenant_cache_ttl, Duration::from_secs(3600));
+        assert_eq!((s.tenant_cache_mb, s.exchange_cache_mb, s.token_cache_mb), (256, 32, 32));
+        let budgets = s.cache_budgets();
+        const MIB: u64 = 1024 * 1024;
+        let tenants = budgets.tenant_records + budgets.tenant_runtimes;
+        assert!((256 * MIB - 5..=256 * MIB).contains(&tenants), "three fifths and two: {tenants}");
+        assert_eq!(budgets.exchange_results + budgets.user_buckets, 32 * MIB);
+        assert_eq!(budgets.verified_bs + budgets.webhook_answers, 16 * MIB);
+        assert_eq!(budgets.verified_a1s, 16 * MIB / 1_700, "about 9 900 A1s");
+        for variable in ["ACSGW_TENANT_CACHE_MB", "ACSGW_EXCHANGE_CACHE_MB", "ACSGW_TOKEN_CACHE_MB"] {
+            let error = settings(&[base[0], base[1], (variable, "0")]).unwrap_err();
+            assert_eq!((error.variable, error.message.as_str()), (variable, "expected at least 1 MiB"));
+        }
+    }
+
+    #[test]
     fn a_missing_or_malformed_setting_names_its_variable() {
         let error = settings(&[("DATABASE_URL", "postgres://localhost/x")]).unwrap_err();
         assert_eq!(error.variable, "ACSGW_SECRET_KEYS");
@@ -330,6 +459,28 @@ mod tests {
             pairs.push((variable, bad));
             let error = settings(&pairs).unwrap_err();
             assert_eq!(error.variable, variable, "{error}");
+        }
+    }
+
+    #[test]
+    fn log_settings_default_to_every_line_and_refuse_an_empty_queue_or_a_sample_outside_0_to_1() {
+        let log = |pairs: &[(&str, &str)]| {
+            let pairs: BTreeMap<String, String> =
+                pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+            LogSettings::from_source(&Source::from_env_fn(|name| pairs.get(name).cloned())?)
+        };
+        assert_eq!(log(&[]).unwrap(), LogSettings::defaults(LogFormat::Json));
+        assert_eq!(LogSettings::defaults(LogFormat::Json).access_sample, 1.0);
+        let chosen = log(&[("ACSGW_LOG_QUEUE_LINES", "100"), ("ACSGW_ACCESS_LOG_SAMPLE", "0.05")]).unwrap();
+        assert_eq!((chosen.queue_lines, chosen.access_sample), (100, 0.05));
+        for (variable, value) in [
+            ("ACSGW_LOG_QUEUE_LINES", "0"),
+            ("ACSGW_LOG_QUEUE_LINES", "many"),
+            ("ACSGW_ACCESS_LOG_SAMPLE", "1.5"),
+            ("ACSGW_ACCESS_LOG_SAMPLE", "-0.1"),
+            ("ACSGW_ACCESS_LOG_SAMPLE", "NaN"),
+        ] {
+            assert_eq!(log(&[(variable, value)]).unwrap_err().variable, variable, "{value}");
         }
     }
 

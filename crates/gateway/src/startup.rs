@@ -31,6 +31,11 @@ use crate::{
 /// Request bodies are small JSON documents; anything larger is refused before it is read.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// What a stop may spend on Postgres once the HTTP server has drained: the last statistics flush,
+/// removing the heartbeat and closing the pool. Kubernetes' grace period leaves room for it after
+/// the preStop sleep and `ACSGW_SHUTDOWN_TIMEOUT_SECONDS`.
+pub const EXIT_WRITES_DEADLINE: Duration = Duration::from_secs(5);
+
 pub struct Application {
     port: u16,
     metrics_port: Option<u16>,
@@ -68,14 +73,19 @@ impl Application {
             ..HealthConfig::default()
         });
         let tenants = TenantStore::new(pool.clone(), settings.keyring.clone(), registry.clone());
-        let metrics = Arc::new(Metrics::new());
+        let metrics = Arc::new(Metrics::new(settings.slow_exchange));
         let replica_id = uuid::Uuid::now_v7();
         let stats = Arc::new(StatsRecorder::new(replica_id));
         let cache_metrics = metrics.clone();
         let observer: CacheObserver =
             Arc::new(move |event| cache_metrics.tenant_cache_event(cache_event_name(event)));
-        let cache_config =
-            CacheConfig { ttl: settings.tenant_cache_ttl, stale_if_error: settings.tenant_stale_if_error };
+        let budgets = settings.cache_budgets();
+        let cache_config = CacheConfig {
+            ttl: settings.tenant_cache_ttl,
+            stale_if_error: settings.tenant_stale_if_error,
+            max_bytes: budgets.tenant_records,
+            max_absent: registry::cache::MAX_ABSENT,
+        };
         let tenant_cache = TenantCache::new(tenants.clone(), cache_config, observer);
         let listener_task = tenant_cache.spawn_listener(pool.clone());
         let exchanger = build_exchanger(&settings, &metrics, &stats)?;
@@ -83,6 +93,7 @@ impl Application {
             tenant_cache.clone(),
             settings.keyring.clone(),
             settings.entra_authority_host.clone(),
+            budgets.tenant_runtimes,
         ));
         let state = web::Data::new(AppState {
             pool,
@@ -171,12 +182,19 @@ impl Application {
         for task in &self.background {
             task.abort();
         }
-        // What this replica counted since the last flush is not lost on a clean stop.
-        self.state.stats.flush(&self.state.pool, &self.state.registry).await;
-        if let Err(error) = registry::replicas::leave(&self.state.pool, self.replica_id).await {
-            tracing::warn!(%error, "could not remove this replica's heartbeat");
+        // What this replica counted since the last flush is written before it goes, in the time
+        // that Postgres gets at exit: a stop never waits longer on Postgres, up or not. A periodic
+        // flush cut short above may still land after this one; it cannot set older totals back.
+        let deadline = tokio::time::Instant::now() + EXIT_WRITES_DEADLINE;
+        let (pool, stats) = (&self.state.pool, &self.state.stats);
+        stats.flush_before_exit(pool, deadline).await;
+        match tokio::time::timeout_at(deadline, registry::replicas::leave(pool, self.replica_id)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "could not remove this replica's heartbeat"),
+            Err(_) => tracing::warn!("could not remove this replica's heartbeat: no answer in time"),
         }
-        self.state.pool.close().await;
+        // Connections still busy past the deadline are dropped with the process.
+        let _ = tokio::time::timeout_at(deadline, pool.close()).await;
         result
     }
 }
@@ -197,6 +215,7 @@ fn build_exchanger(
     metrics: &Arc<Metrics>,
     stats: &Arc<StatsRecorder>,
 ) -> anyhow::Result<Exchanger> {
+    let budgets = settings.cache_budgets();
     let key_metrics = metrics.clone();
     let validator = Arc::new(entra::Validator::new(entra::ValidatorConfig {
         refresh_cooldown: settings.key_refresh_cooldown,
@@ -204,6 +223,7 @@ fn build_exchanger(
         observer: Arc::new(move |fetch: entra::observe::FetchEvent<'_>| {
             key_metrics.key_fetch(fetch.authority, fetch.ok);
         }),
+        verified_cache_capacity: budgets.verified_a1s,
         ..entra::ValidatorConfig::new(settings.entra_authority_host.clone())
     })?);
     let (upstream_metrics, upstream_stats) = (metrics.clone(), stats.clone());
@@ -214,9 +234,10 @@ fn build_exchanger(
             upstream_stats.upstream_call(call.tenant);
         }
     };
-    let authorizer =
-        authz::Authorizer::new(authz::AuthorizerConfig::default(), Arc::new(EntraB(validator.clone())))
-            .context("cannot build the authorizer")?;
+    let config =
+        authz::AuthorizerConfig { decision_cache_bytes: budgets.webhook_answers, ..Default::default() };
+    let authorizer = authz::Authorizer::new(config, Arc::new(EntraB(validator.clone())))
+        .context("cannot build the authorizer")?;
     let acs = acs::AcsClient::new(acs::AcsClientConfig {
         api_version: settings.acs_api_version.clone(),
         attempt_timeout: settings.acs_attempt_timeout,
@@ -230,6 +251,9 @@ fn build_exchanger(
         acs,
         transport: settings.transport(),
         user_exchanges_per_minute: settings.user_exchanges_per_minute,
+        results_bytes: budgets.exchange_results,
+        user_buckets_bytes: budgets.user_buckets,
+        verified_b_bytes: budgets.verified_bs,
     }))
 }
 

@@ -10,17 +10,24 @@
 //! - When the listener's connection drops, records become unconfirmed (notifications may be missed)
 //!   but stay; when it is back, they are checked against Postgres in one query (slug and version)
 //!   and only those changed or deleted meanwhile are dropped.
+//! - The records are bounded by the memory they take ([`weight::tenant`]), not by their number, so
+//!   the cache is sized for the registry. Slugs that name no tenant are remembered too, but only so
+//!   many of them: requests for invented slugs must not fill the memory meant for tenants.
 
 use std::{
     collections::HashMap,
+    mem::size_of,
     sync::{
         Arc,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     time::{Duration, Instant},
 };
 
-use moka::{future::Cache, ops::compute::Op};
+use moka::{
+    future::Cache,
+    ops::compute::{CompResult, Op},
+};
 use sqlx::{PgPool, postgres::PgListener};
 use tokio::task::JoinHandle;
 
@@ -29,6 +36,7 @@ use crate::{
     domain::{Tenant, TenantSlug},
     notice::{CHANGES_CHANNEL, Notice},
     tenants::TenantStore,
+    weight,
 };
 
 /// The longest wait between two attempts to listen again: the listener is also what notices that
@@ -36,6 +44,8 @@ use crate::{
 const MAX_LISTEN_BACKOFF: Duration = Duration::from_secs(1);
 /// How long establishing a listener session may take before it counts as a failure.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(2);
+/// How many slugs that name no tenant are remembered by default (about 450 bytes each).
+pub const MAX_ABSENT: usize = 10_000;
 
 /// What happened in the cache, for metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +67,22 @@ pub struct CacheConfig {
     pub ttl: Duration,
     /// How old a record may be and still be served while Postgres cannot be reached.
     pub stale_if_error: Duration,
+    /// The memory the records may take, in bytes as [`weight`] estimates them; the least used go
+    /// first when it is full.
+    pub max_bytes: u64,
+    /// Slugs that name no tenant remembered at most (e.g. [`MAX_ABSENT`]); beyond, an unknown slug
+    /// is looked up each time it is asked for.
+    pub max_absent: usize,
+}
+
+/// What one entry costs: moka's bookkeeping, the slug, the entry and the record it holds.
+fn weigh(slug: &TenantSlug, entry: &Entry) -> usize {
+    let record = entry.tenant.as_deref().map_or(0, weight::tenant);
+    weight::ENTRY_OVERHEAD
+        + size_of::<TenantSlug>()
+        + weight::text(slug.as_str())
+        + size_of::<Entry>()
+        + record
 }
 
 /// A tenant record (or its absence) as Postgres last confirmed it.
@@ -82,6 +108,8 @@ pub struct TenantCache {
     store: TenantStore,
     config: CacheConfig,
     entries: Cache<TenantSlug, Entry>,
+    /// How many entries say "no such tenant" (see [`CacheConfig::max_absent`]).
+    absent: Arc<AtomicUsize>,
     /// Bumped by every invalidation, so a load that raced one is not kept.
     generation: Arc<AtomicU64>,
     /// The live listener session's id, or 0 while there is none.
@@ -100,10 +128,24 @@ impl TenantCache {
     pub fn new(store: TenantStore, config: CacheConfig, observer: CacheObserver) -> Self {
         // Kept while they may still be served, stale; refreshed ones are inserted again.
         let keep = config.ttl.max(config.stale_if_error);
+        let absent = Arc::new(AtomicUsize::new(0));
+        let gone = absent.clone();
+        let entries = Cache::builder()
+            .max_capacity(config.max_bytes)
+            .weigher(|slug, entry| weight::to_weight(weigh(slug, entry)))
+            .time_to_live(keep)
+            // Every entry that leaves, replaced or not, was counted when it was put.
+            .eviction_listener(move |_, entry: Entry, _| {
+                if entry.tenant.is_none() {
+                    gone.fetch_sub(1, Ordering::AcqRel);
+                }
+            })
+            .build();
         Self {
             store,
             config,
-            entries: Cache::builder().max_capacity(100_000).time_to_live(keep).build(),
+            entries,
+            absent,
             generation: Arc::new(AtomicU64::new(0)),
             live_session: Arc::new(AtomicU64::new(0)),
             session_ids: Arc::new(AtomicU64::new(0)),
@@ -136,10 +178,12 @@ impl TenantCache {
                 }
                 let asked_at = Instant::now();
                 match self.store.lookup(slug).await {
-                    Ok(tenant) => {
-                        let tenant = tenant.map(Arc::new);
+                    Ok(Some(tenant)) => {
+                        let tenant = Some(Arc::new(tenant));
                         Ok(Op::Put(Entry { tenant, confirmed_at: asked_at, session }))
                     }
+                    Ok(None) if !self.may_remember_absent() => Ok(Op::Remove),
+                    Ok(None) => Ok(Op::Put(Entry { tenant: None, confirmed_at: asked_at, session })),
                     Err(RegistryError::Unavailable)
                         if current.as_ref().is_some_and(|entry| self.is_servable_stale(entry)) =>
                     {
@@ -149,7 +193,13 @@ impl TenantCache {
                 }
             })
             .await?;
-        let entry = computed.into_entry().map(moka::Entry::into_value).ok_or(RegistryError::Unavailable)?;
+        let entry = match computed {
+            // Not kept: no such tenant, and too many such slugs are remembered already.
+            CompResult::StillNone(_) | CompResult::Removed(_) => return Ok(None),
+            CompResult::Unchanged(entry) | CompResult::Inserted(entry) | CompResult::ReplacedWith(entry) => {
+                entry.into_value()
+            }
+        };
         if !self.is_fresh(&entry) {
             (self.observer)(CacheEvent::Stale);
         } else if self.generation.load(Ordering::Acquire) != generation {
@@ -157,6 +207,14 @@ impl TenantCache {
             self.entries.invalidate(slug).await;
         }
         Ok(entry.tenant)
+    }
+
+    /// Whether one more "no such tenant" may be kept, counting it if so.
+    fn may_remember_absent(&self) -> bool {
+        let most = self.config.max_absent;
+        let counted =
+            self.absent.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < most).then_some(n + 1));
+        counted.is_ok()
     }
 
     /// The tenant if this replica has it cached; never asks Postgres and records no hit or miss.
@@ -319,6 +377,10 @@ impl TenantCache {
                 .and_compute_with(|current| async move {
                     match current {
                         Some(current) if current.value().confirmed_at == checked.confirmed_at => {
+                            if checked.tenant.is_none() {
+                                // It replaces itself: counted again as the one replaced is uncounted.
+                                self.absent.fetch_add(1, Ordering::AcqRel);
+                            }
                             Op::Put(Entry { confirmed_at: asked_at, session, ..checked })
                         }
                         _ => Op::Nop,
@@ -328,5 +390,26 @@ impl TenantCache {
         }
         tracing::info!(checked = slugs.len(), dropped, "cached tenants checked after listening again");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::weight::tests::typical_tenant;
+
+    fn entry(tenant: Option<Tenant>) -> Entry {
+        Entry { tenant: tenant.map(Arc::new), confirmed_at: Instant::now(), session: 1 }
+    }
+
+    #[test]
+    fn an_entry_weighs_moka_s_share_its_slug_and_its_record() {
+        let slug = TenantSlug::parse("fabrikam-0042").unwrap();
+        let tenant = typical_tenant(1);
+        let record = weight::tenant(&tenant);
+        let absent = weigh(&slug, &entry(None));
+        assert_eq!(absent, weight::ENTRY_OVERHEAD + 24 + 32 + size_of::<Entry>());
+        assert_eq!(weigh(&slug, &entry(Some(tenant))), absent + record);
+        assert!((1_100..1_400).contains(&(absent + record)), "about 1.3 KiB a tenant: {}", absent + record);
     }
 }

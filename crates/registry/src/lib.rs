@@ -14,5 +14,6 @@ pub mod replicas;
 pub mod sealing;
 pub mod stats;
 pub mod tenants;
+pub mod weight;
 
 pub use error::RegistryError;

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use sqlx::{PgPool, types::Json};
 use uuid::Uuid;
 
@@ -18,31 +19,76 @@ pub struct MinuteTotals {
     pub latency_buckets: Vec<i64>,
 }
 
-/// Replaces this replica's totals for `slug` and `minute`; a tenant that no longer exists is skipped.
-pub async fn write_minute(
-    pool: &PgPool,
-    slug: &TenantSlug,
+/// One row of a batch for [`write_minutes`]: a tenant's totals for one minute, tenant first.
+#[derive(Debug, Clone, Copy)]
+pub struct MinuteRow<'a> {
+    pub tenant: &'a TenantSlug,
+    pub minute: DateTime<Utc>,
+    pub totals: &'a MinuteTotals,
+}
+
+/// A row as the statement reads it back with `jsonb_to_recordset`.
+#[derive(Serialize)]
+struct RowDocument<'a> {
+    slug: &'a str,
     minute: DateTime<Utc>,
+    outcomes: &'a BTreeMap<String, i64>,
+    cache_hits: i64,
+    upstream_calls: i64,
+    latency_buckets: &'a [i64],
+}
+
+impl<'a> From<&MinuteRow<'a>> for RowDocument<'a> {
+    fn from(row: &MinuteRow<'a>) -> Self {
+        Self {
+            slug: row.tenant.as_str(),
+            minute: row.minute,
+            outcomes: &row.totals.outcomes,
+            cache_hits: row.totals.cache_hits,
+            upstream_calls: row.totals.upstream_calls,
+            latency_buckets: &row.totals.latency_buckets,
+        }
+    }
+}
+
+/// Replaces this replica's totals for every row of the batch, in one statement (so one transaction):
+/// each slug is resolved to its tenant in the same statement, and the rows of tenants that no longer
+/// exist are skipped. Writing the same totals twice changes nothing, which is what makes a failed
+/// batch safe to send again. Returns how many rows were written.
+///
+/// A row is never set back to older totals: a write that timed out on a hung Postgres may still run
+/// after a newer one, and must not undo it. A replica's totals for a minute only grow (every exchange
+/// adds to one latency bucket, every upstream call to `upstream_calls`), so any two of its snapshots
+/// are ordered bucket by bucket, and comparing (buckets, upstream calls) in lexicographic order,
+/// which Postgres does cheaply, tells the older from the newer.
+pub async fn write_minutes(
+    pool: &PgPool,
     replica: Uuid,
-    totals: &MinuteTotals,
-) -> Result<(), RegistryError> {
-    sqlx::query(
-        "INSERT INTO exchange_stats (tenant_id, minute, replica_id, outcomes, cache_hits, upstream_calls, latency_buckets)
-         SELECT id, $2, $3, $4, $5, $6, $7 FROM tenants WHERE slug = $1
+    rows: &[MinuteRow<'_>],
+) -> Result<u64, RegistryError> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let document: Vec<RowDocument<'_>> = rows.iter().map(RowDocument::from).collect();
+    let done = sqlx::query(
+        "INSERT INTO exchange_stats AS stats
+             (tenant_id, minute, replica_id, outcomes, cache_hits, upstream_calls, latency_buckets)
+         SELECT tenants.id, batch.minute, $2, batch.outcomes, batch.cache_hits, batch.upstream_calls,
+                batch.latency_buckets
+         FROM jsonb_to_recordset($1) AS batch(slug text, minute timestamptz, outcomes jsonb,
+                                              cache_hits bigint, upstream_calls bigint, latency_buckets bigint[])
+         JOIN tenants ON tenants.slug = batch.slug
          ON CONFLICT (tenant_id, minute, replica_id) DO UPDATE SET
              outcomes = excluded.outcomes, cache_hits = excluded.cache_hits,
-             upstream_calls = excluded.upstream_calls, latency_buckets = excluded.latency_buckets",
+             upstream_calls = excluded.upstream_calls, latency_buckets = excluded.latency_buckets
+         WHERE (stats.latency_buckets, stats.upstream_calls)
+               <= (excluded.latency_buckets, excluded.upstream_calls)",
     )
-    .bind(slug.as_str())
-    .bind(minute)
+    .bind(Json(&document))
     .bind(replica)
-    .bind(Json(&totals.outcomes))
-    .bind(totals.cache_hits)
-    .bind(totals.upstream_calls)
-    .bind(&totals.latency_buckets)
     .execute(pool)
     .await?;
-    Ok(())
+    Ok(done.rows_affected())
 }
 
 /// Every replica's rows for the tenant since `since`, with their minute.

@@ -188,17 +188,29 @@ impl AcsClient {
         error
     }
 
+    /// One line per attempt, at debug when the first attempt succeeded (the request's access line
+    /// says enough), at info when it failed or follows a retry: what Azure support asks for then.
     fn report(&self, tenant: &str, attempt: u32, result: &Attempt, client_request_id: &str) {
-        tracing::info!(
-            attempt,
-            status = result.status,
-            error = result.error.map(|e| e.as_str()),
-            acs_code = result.acs_code.as_deref(),
-            ms_cv = result.ms_cv.as_deref(),
-            latency_ms = result.duration.as_millis(),
-            client_request_id,
-            "ACS exchange attempt finished"
-        );
+        macro_rules! line {
+            ($level:expr) => {
+                tracing::event!(
+                    $level,
+                    attempt,
+                    status = result.status,
+                    error = result.error.map(|e| e.as_str()),
+                    acs_code = result.acs_code.as_deref(),
+                    ms_cv = result.ms_cv.as_deref(),
+                    latency_ms = result.duration.as_millis(),
+                    client_request_id,
+                    "ACS exchange attempt finished"
+                )
+            };
+        }
+        if attempt == 1 && matches!(result.outcome, Outcome::Token(_)) {
+            line!(tracing::Level::DEBUG);
+        } else {
+            line!(tracing::Level::INFO);
+        }
         if let Some(observer) = &self.inner.config.observer {
             observer.on_attempt(&UpstreamCall {
                 tenant,

@@ -4,14 +4,18 @@
 //! hands a failed fetch's error to every waiter instead of letting each retry in turn). Failures are
 //! not cached. The entry lives until the refresh point, so the next caller after it fetches anew
 //! while the old token still has minutes left: no request ever carries a token about to expire.
+//!
+//! The tokens are bounded by the memory they take (an Entra token of about 1.5 KiB takes about 2 KiB
+//! here), not by their number; there is one per tenant with a client-secret credential.
 
 use std::{
+    mem::size_of,
     sync::Arc,
     time::{Duration, Instant},
 };
 
 use moka::{Expiry, future::Cache};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::{
     ClientSecretCredential,
@@ -23,8 +27,12 @@ use crate::observer::UpstreamObserver;
 const MAX_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 /// ...or at this fraction of the lifetime, for short-lived tokens (1/10).
 const REFRESH_MARGIN_DIVISOR: u32 = 10;
-/// Distinct (tenant, credential) pairs held; tenants are bounded by the registry anyway.
-const MAX_ENTRIES: u64 = 10_000;
+/// The memory the tokens may take: about 12 000 tenants' tokens. Beyond, the least used tenants
+/// fetch theirs again.
+const MAX_BYTES: u64 = 24 * 1024 * 1024;
+/// What moka keeps per entry besides the key and the value (measured with moka 0.12; the gateway's
+/// `registry::weight` explains how).
+const ENTRY_OVERHEAD: usize = 320;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct TokenKey {
@@ -36,6 +44,16 @@ struct TokenKey {
 struct CachedToken {
     token: SecretString,
     fresh_for: Duration,
+}
+
+/// What one token costs: moka's bookkeeping, the key with the tenant's shared text, the entry and the
+/// token's text (each text one allocation, counted with the allocator's header and rounding).
+fn weigh(key: &TokenKey, value: &CachedToken) -> u32 {
+    let allocation = |len: usize| (len + 8).next_multiple_of(16).max(32);
+    let tenant = allocation(2 * size_of::<usize>() + key.tenant.len());
+    let token = allocation(value.token.expose_secret().len());
+    let bytes = ENTRY_OVERHEAD + size_of::<TokenKey>() + tenant + size_of::<CachedToken>() + token;
+    u32::try_from(bytes).unwrap_or(u32::MAX)
 }
 
 struct UntilRefresh;
@@ -55,7 +73,8 @@ pub(crate) struct BearerTokens {
 impl BearerTokens {
     pub(crate) fn new() -> Self {
         let cache = Cache::builder()
-            .max_capacity(MAX_ENTRIES)
+            .max_capacity(MAX_BYTES)
+            .weigher(weigh)
             .expire_after(UntilRefresh)
             .support_invalidation_closures()
             .build();
@@ -116,6 +135,15 @@ mod tests {
     #[test]
     fn an_hour_long_token_is_refreshed_five_minutes_before_expiry() {
         assert_eq!(fresh_for(Duration::from_secs(3600)), Duration::from_secs(3300));
+    }
+
+    #[test]
+    fn a_token_weighs_moka_s_share_its_key_and_its_text() {
+        let key = TokenKey { tenant: "fabrikam".into(), credential: [0; 32] };
+        let token = |len: usize| CachedToken { token: "t".repeat(len).into(), fresh_for: Duration::ZERO };
+        let weight = weigh(&key, &token(1500)) as usize;
+        assert_eq!(weight, ENTRY_OVERHEAD + size_of::<TokenKey>() + 32 + size_of::<CachedToken>() + 1520);
+        assert!((1_900..2_100).contains(&weight), "about 2 KiB: {weight}");
     }
 
     #[test]

@@ -98,6 +98,11 @@ pub enum Signing {
     /// `"encryption-key"`: RS256 with a 2048-bit key that the issuer publishes with `"use": "enc"`,
     /// under its own `kid`: a key the key set says is not for signatures.
     EncryptionKey,
+    /// `"tenant-key"`: RS256 with a 2048-bit key of the token's tenant alone (one per tenant, made on
+    /// its first such mint), under its own `kid`, published only in that tenant's own key sets
+    /// (`/{tenant}/discovery/...`), never under `organizations` or `common`: a tenant with signing
+    /// keys of its own. The token verifies against its tenant's own key set.
+    TenantKey,
 }
 
 /// Why a token could not be minted.
@@ -121,12 +126,13 @@ fn guid(field: &'static str, value: &str) -> Result<Uuid, MintError> {
 }
 
 /// Builds the signed token. `current` is the published signing key; `extra_key` produces the key of
-/// the other [`Signing`] modes (never published, weak, for encryption), asked for only when needed.
+/// the other [`Signing`] modes (never published, weak, for encryption, the tenant's own) for the
+/// token's tenant, asked for only when needed.
 pub fn mint(
     request: &MintRequest,
     now: i64,
     current: &IssuerKey,
-    extra_key: impl FnOnce(Signing) -> anyhow::Result<Arc<IssuerKey>>,
+    extra_key: impl FnOnce(Signing, Uuid) -> anyhow::Result<Arc<IssuerKey>>,
 ) -> Result<String, MintError> {
     let tenant = guid("tenantId", &request.tenant_id)?;
     let oid = guid("oid", &request.oid)?;
@@ -157,11 +163,11 @@ pub fn mint(
     let signature = match request.signing {
         Signing::Current => Signature::Rs256(current),
         Signing::UnknownKey => {
-            extra = extra_key(Signing::UnknownKey).map_err(MintError::Key)?;
+            extra = extra_key(Signing::UnknownKey, tenant).map_err(MintError::Key)?;
             Signature::Rs256(&extra)
         }
-        Signing::WeakKey | Signing::EncryptionKey => {
-            extra = extra_key(request.signing).map_err(MintError::Key)?;
+        Signing::WeakKey | Signing::EncryptionKey | Signing::TenantKey => {
+            extra = extra_key(request.signing, tenant).map_err(MintError::Key)?;
             header.insert("kid".to_owned(), json!(extra.kid()));
             if header.contains_key("x5t") {
                 header.insert("x5t".to_owned(), json!(extra.kid()));

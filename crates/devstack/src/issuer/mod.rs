@@ -20,9 +20,12 @@ mod routes;
 mod server;
 mod tenant;
 
-use std::sync::{
-    Arc, Mutex, PoisonError,
-    atomic::{AtomicU64, Ordering},
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
 use uuid::Uuid;
@@ -54,6 +57,7 @@ struct State {
     odd: Mutex<OddKeys>,
     clients: ClientRegistry,
     key_set_fetches: AtomicU64,
+    metadata_fetches: AtomicU64,
 }
 
 impl DevIssuer {
@@ -64,6 +68,7 @@ impl DevIssuer {
             odd: Mutex::new(OddKeys::default()),
             clients: ClientRegistry::default(),
             key_set_fetches: AtomicU64::new(0),
+            metadata_fetches: AtomicU64::new(0),
         };
         Ok(Self { state: Arc::new(state) })
     }
@@ -79,7 +84,9 @@ impl DevIssuer {
     /// [`Signing`] mode generates its RSA key, so it can block briefly.
     pub fn mint(&self, request: &MintRequest) -> Result<String, MintError> {
         let current = self.state.keys.current();
-        mint::mint(request, chrono::Utc::now().timestamp(), &current, |signing| self.odd_key(signing))
+        mint::mint(request, chrono::Utc::now().timestamp(), &current, |signing, tenant| {
+            self.odd_key(signing, tenant)
+        })
     }
 
     /// Publishes a new key, then signs with it (as `POST /dev/keys:rotate`). The previous keys stay
@@ -111,6 +118,11 @@ impl DevIssuer {
         self.state.key_set_fetches.load(Ordering::Relaxed)
     }
 
+    /// How many times an OpenID metadata document (v1 or v2, any tenant) has been served.
+    pub fn metadata_fetches(&self) -> u64 {
+        self.state.metadata_fetches.load(Ordering::Relaxed)
+    }
+
     /// Rotation for the HTTP route, which also reports the published set.
     fn rotate_and_list(&self, retire_old: bool) -> anyhow::Result<(String, Vec<String>)> {
         let key = IssuerKey::generate()?;
@@ -120,34 +132,43 @@ impl DevIssuer {
         Ok((kid, published))
     }
 
-    /// The key of an odd signing mode, generated on first use. The weak and the encryption key are
-    /// published from then on (after the real keys); the unknown key never is.
-    fn odd_key(&self, signing: Signing) -> anyhow::Result<Arc<IssuerKey>> {
+    /// The key of an odd signing mode (for `tenant`'s tokens), generated on first use. The weak and
+    /// the encryption key are published from then on (after the real keys), a tenant's own key in
+    /// its own key sets only; the unknown key never is.
+    fn odd_key(&self, signing: Signing, tenant: Uuid) -> anyhow::Result<Arc<IssuerKey>> {
         let lock = || self.state.odd.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(key) = lock().slot(signing) {
+        if let Some(key) = lock().slot(signing, tenant) {
             return Ok(Arc::clone(key));
         }
         // Generated outside the lock, so key set requests never wait for it.
         let key = match signing {
             Signing::WeakKey => IssuerKey::generate_with(WEAK_KEY_BITS, "sig")?,
             Signing::EncryptionKey => IssuerKey::generate_with(KEY_BITS, "enc")?,
-            Signing::UnknownKey | Signing::Current | Signing::Unsigned => IssuerKey::generate()?,
+            Signing::UnknownKey | Signing::TenantKey | Signing::Current | Signing::Unsigned => {
+                IssuerKey::generate()?
+            }
         };
         let mut odd = lock();
         // A concurrent mint may have been first: every token of a mode uses the same key.
-        Ok(Arc::clone(odd.slot(signing).get_or_insert_with(|| Arc::new(key))))
+        Ok(Arc::clone(odd.slot(signing, tenant).get_or_insert_with(|| Arc::new(key))))
     }
 
-    /// Every key in the published key sets: the real ones, newest first, then the odd ones minted so far.
-    fn key_set_keys(&self) -> Vec<Arc<IssuerKey>> {
+    /// Every key in the key sets of `tenant` (`None` for `organizations`/`common`): the real ones,
+    /// newest first, then the odd ones minted so far, then the tenant's own key if it has one.
+    fn key_set_keys(&self, tenant: Option<Uuid>) -> Vec<Arc<IssuerKey>> {
         let mut keys = self.state.keys.published();
         let odd = self.state.odd.lock().unwrap_or_else(PoisonError::into_inner);
         keys.extend(odd.weak.iter().chain(&odd.encryption).cloned());
+        keys.extend(tenant.and_then(|tenant| odd.tenants.get(&tenant).cloned().flatten()));
         keys
     }
 
     fn count_key_set_fetch(&self) {
         self.state.key_set_fetches.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn count_metadata_fetch(&self) {
+        self.state.metadata_fetches.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -160,13 +181,16 @@ struct OddKeys {
     weak: Option<Arc<IssuerKey>>,
     /// [`Signing::EncryptionKey`]: published with `"use": "enc"`.
     encryption: Option<Arc<IssuerKey>>,
+    /// [`Signing::TenantKey`]: each published in its tenant's own key sets only.
+    tenants: HashMap<Uuid, Option<Arc<IssuerKey>>>,
 }
 
 impl OddKeys {
-    fn slot(&mut self, signing: Signing) -> &mut Option<Arc<IssuerKey>> {
+    fn slot(&mut self, signing: Signing, tenant: Uuid) -> &mut Option<Arc<IssuerKey>> {
         match signing {
             Signing::WeakKey => &mut self.weak,
             Signing::EncryptionKey => &mut self.encryption,
+            Signing::TenantKey => self.tenants.entry(tenant).or_default(),
             Signing::UnknownKey | Signing::Current | Signing::Unsigned => &mut self.unpublished,
         }
     }

@@ -41,6 +41,11 @@ impl RunningIssuer {
         self.issuer.key_set_fetches()
     }
 
+    /// How many times any OpenID metadata document has been served.
+    pub fn metadata_fetches(&self) -> u64 {
+        self.issuer.metadata_fetches()
+    }
+
     /// Stops accepting connections and lets in-flight requests finish.
     pub async fn stop(&self) {
         self.handle.stop(true).await;

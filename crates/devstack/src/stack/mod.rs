@@ -141,7 +141,8 @@ enum Component {
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
-    gateway::telemetry::init(gateway::settings::log_format_from_env());
+    // Held until exit, so that the lines still queued are written.
+    let _logs = gateway::telemetry::init(gateway::settings::log_format_from_env());
     let result = match cli.command {
         None => lifecycle::run_stack(cli.stack).await,
         Some(Component::Issuer { listen }) => run_issuer(listen).await,

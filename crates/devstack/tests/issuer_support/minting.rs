@@ -236,6 +236,31 @@ async fn an_encryption_key_token_is_signed_by_a_key_published_for_encryption() {
     assert_eq!(keys["keys"][0]["kid"], app.issuer().published_kids()[0].as_str());
 }
 
+#[tokio::test]
+async fn a_tenant_key_token_is_signed_by_a_key_published_only_in_its_tenants_own_key_sets() {
+    let app = TestIssuer::spawn().await;
+    let (tenant, other) = (Uuid::new_v4(), Uuid::new_v4());
+
+    let token = app.mint(mint_body(tenant, json!({"signing": "tenant-key"}))).await;
+
+    let kid = decode_unverified(&token).0["kid"].as_str().unwrap().to_owned();
+    assert!(!app.issuer().published_kids().contains(&kid), "not one of the shared keys");
+    for v2 in [false, true] {
+        let jwk = published_jwk(&app, tenant, v2, &kid).await;
+        assert_eq!(modulus_bits(&jwk), 2048);
+        verify_rs256(&token, &jwk).unwrap();
+        for elsewhere in ["organizations".to_owned(), "common".to_owned(), other.to_string()] {
+            let keys = app.key_set(&elsewhere, v2).await;
+            let listed = keys["keys"].as_array().unwrap().iter().any(|jwk| jwk["kid"] == kid.as_str());
+            assert!(!listed, "{kid} published under {elsewhere}: {keys}");
+        }
+    }
+    let again = app.mint(mint_body(tenant, json!({"signing": "tenant-key"}))).await;
+    assert_eq!(decode_unverified(&again).0["kid"], kid.as_str(), "one key per tenant");
+    let others = app.mint(mint_body(other, json!({"signing": "tenant-key"}))).await;
+    assert_ne!(decode_unverified(&others).0["kid"], kid.as_str(), "each tenant its own");
+}
+
 async fn published_jwk(app: &TestIssuer, tenant: Uuid, v2: bool, kid: &str) -> Value {
     let keys = app.key_set(&tenant.to_string(), v2).await;
     let found = keys["keys"].as_array().unwrap().iter().find(|jwk| jwk["kid"] == kid);

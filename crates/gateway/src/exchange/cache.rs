@@ -1,7 +1,10 @@
 //! Exchange results, keyed by a hash of A1, the tenant, the app and the user, kept until D's expiry
 //! minus a margin (never past A1's own expiry). Concurrent identical requests share one ACS call.
+//! The results are bounded by the memory they take (about 1.4 KiB for a D of 1 KiB), not by their
+//! number.
 
 use std::{
+    mem::size_of,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -11,7 +14,8 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use moka::{Expiry, future::Cache};
-use secrecy::SecretString;
+use registry::weight;
+use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -58,6 +62,12 @@ pub struct ExchangeCache {
     entries: Cache<[u8; 32], CachedToken>,
 }
 
+/// What one result costs: moka's bookkeeping, the key, the entry and D's text.
+fn weigh(_key: &[u8; 32], value: &CachedToken) -> u32 {
+    let d = weight::text(value.token.expose_secret());
+    weight::to_weight(weight::ENTRY_OVERHEAD + size_of::<[u8; 32]>() + size_of::<CachedToken>() + d)
+}
+
 /// What identifies one exchange: the same A1 for the same tenant, app and user.
 pub fn key(a1: &str, tenant: Uuid, app_id: Uuid, user_id: Uuid) -> [u8; 32] {
     let mut hasher = Sha256::new();
@@ -69,8 +79,10 @@ pub fn key(a1: &str, tenant: Uuid, app_id: Uuid, user_id: Uuid) -> [u8; 32] {
 }
 
 impl ExchangeCache {
-    pub fn new(capacity: u64) -> Self {
-        Self { entries: Cache::builder().max_capacity(capacity).expire_after(KeepFor).build() }
+    /// Results taking at most `max_bytes`; the least used go first.
+    pub fn new(max_bytes: u64) -> Self {
+        let entries = Cache::builder().max_capacity(max_bytes).weigher(weigh).expire_after(KeepFor).build();
+        Self { entries }
     }
 
     /// The cached result, or `fetch`'s; the flag says whether it came from the cache. Concurrent
@@ -130,7 +142,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_entry_kept_for_zero_is_fetched_again() {
-        let cache = ExchangeCache::new(10);
+        let cache = ExchangeCache::new(1024 * 1024);
         let short = || async {
             let now = Utc::now();
             Ok::<_, ()>(CachedToken::new("d".to_owned().into(), at(now, MINUTE), now.timestamp() + MINUTE))
@@ -143,5 +155,30 @@ mod tests {
         };
         assert!(!cache.get_or_fetch([1; 32], long()).await.1);
         assert!(cache.get_or_fetch([1; 32], long()).await.1, "served from the cache");
+    }
+
+    fn token(bytes: usize) -> CachedToken {
+        let now = Utc::now();
+        CachedToken::new("d".repeat(bytes).into(), at(now, 60 * MINUTE), now.timestamp() + 3600)
+    }
+
+    #[test]
+    fn a_result_weighs_moka_s_share_its_key_its_entry_and_d() {
+        let weight = weigh(&[0; 32], &token(1000));
+        assert_eq!(weight as usize, weight::ENTRY_OVERHEAD + 32 + size_of::<CachedToken>() + 1008);
+        assert_eq!(weigh(&[0; 32], &token(2000)) - weight, 2016 - 1008, "D's text counts");
+    }
+
+    #[tokio::test]
+    async fn results_beyond_the_budget_are_evicted() {
+        let per_result = u64::from(weigh(&[0; 32], &token(1000)));
+        let cache = ExchangeCache::new(10 * per_result);
+        for n in 0..50u8 {
+            let fetched = cache.get_or_fetch([n; 32], async { Ok::<_, ()>(token(1000)) }).await;
+            assert!(fetched.0.is_ok());
+        }
+        cache.entries.run_pending_tasks().await;
+        assert!(cache.entries.weighted_size() <= 10 * per_result, "{}", cache.entries.weighted_size());
+        assert!((1..=10).contains(&cache.entries.entry_count()), "{}", cache.entries.entry_count());
     }
 }

@@ -1,13 +1,14 @@
 //! Every way an exchange can fail. Each error knows its [`Category`]; the category alone gives the
 //! status, the stable code of API.md, the log level and the metric outcome.
 
-use std::time::Duration;
+use std::{borrow::Cow, time::Duration};
 
 use actix_web::{HttpResponse, ResponseError, http::StatusCode};
 use tracing::Level;
 
 use crate::{
     category::{BFault, Category, ClientFault, Outage, TenantFault, TokenFault, retry_seconds},
+    telemetry::access,
     tenant::TenantError,
 };
 
@@ -105,28 +106,40 @@ impl ExchangeError {
         }
     }
 
-    /// One line for the log, at the level of the category.
+    /// Notes the outcome and why for the request's access line; a bug, or a credential the tenant
+    /// must fix, also gets an error line of its own.
     fn log(&self, category: Category) {
         let outcome = category.code();
-        let (message, acs_code) = match self {
-            Self::Internal(_) | Self::Tenant(TenantError::Internal(_)) => ("exchange failed", None),
-            Self::Acs(acs::AcsError::CredentialRejected { .. } | acs::AcsError::TokenEndpoint(_)) => {
-                ("ACS rejected the tenant's credential", None)
+        let acs_code = match self {
+            Self::Acs(acs::AcsError::UserRefused(refusal)) => Some(refusal.acs_code()),
+            _ => None,
+        };
+        let reason: Option<Cow<'static, str>> = match self {
+            // The error line carries the cause; ACS's code says why it refused the user.
+            Self::Internal(_)
+            | Self::Tenant(TenantError::Internal(_))
+            | Self::Acs(acs::AcsError::UserRefused(_)) => None,
+            Self::Authorization(error) => Some(Cow::Borrowed(error.reason())),
+            other => {
+                Some(other.token_rejection_reason().map_or_else(|| other.to_string().into(), Cow::Borrowed))
             }
-            Self::Acs(acs::AcsError::UserRefused(refusal)) => (
-                "ACS refused the user (their Teams licence or organisation), not the gateway's credential",
-                Some(refusal.acs_code()),
-            ),
-            _ => ("exchange refused", None),
         };
-        let reason = match self {
-            Self::Internal(error) | Self::Tenant(TenantError::Internal(error)) => format!("{error:#}"),
-            other => other.to_string(),
-        };
+        access::note(|line| {
+            line.outcome = Some(outcome);
+            line.reason = reason;
+            line.acs_code = acs_code;
+        });
         if category.log_level() == Level::ERROR {
-            tracing::error!(outcome, acs_code, reason, "{message}");
-        } else {
-            tracing::info!(outcome, acs_code, reason, "{message}");
+            let (message, cause) = match self {
+                Self::Internal(error) | Self::Tenant(TenantError::Internal(error)) => {
+                    ("exchange failed", format!("{error:#}"))
+                }
+                Self::Acs(acs::AcsError::CredentialRejected { .. } | acs::AcsError::TokenEndpoint(_)) => {
+                    ("ACS rejected the tenant's credential", self.to_string())
+                }
+                other => ("exchange failed", other.to_string()),
+            };
+            tracing::error!(outcome, reason = cause, "{message}");
         }
     }
 }

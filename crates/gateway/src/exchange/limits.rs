@@ -3,9 +3,14 @@
 //! tenant, or one user, to the limit without talking to each other per request. Tenants have the
 //! limits of their settings; every Entra user (`tid`, `oid`) of a tenant has one more, the same for all,
 //! so that one user replaying fresh tokens cannot spend the tenant's whole allowance at ACS.
+//!
+//! Users' buckets are bounded by the memory they take (about 450 bytes each); tenants' buckets are
+//! not: there is one per tenant that exchanged since its last change (about 100 bytes), so the
+//! registry bounds them, and a changed or deleted tenant's bucket is forgotten.
 
 use std::{
     collections::HashMap,
+    mem::size_of,
     num::NonZeroU32,
     sync::{
         Arc, Mutex, PoisonError,
@@ -14,14 +19,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use registry::domain::Limits;
+use registry::{domain::Limits, weight};
 use uuid::Uuid;
 
 /// A user's burst: this many exchanges at once, or the per-minute limit if lower.
 pub const USER_BURST: u32 = 10;
-/// Buckets of this many users at most are kept; the least recently used go first (a full bucket
-/// and a forgotten one behave the same, so evicting idle users changes nothing).
-const USER_CAPACITY: u64 = 200_000;
 
 #[derive(Debug)]
 struct Bucket {
@@ -64,6 +66,13 @@ pub enum Limited {
 /// One user of one tenant: the tenant's slug, the Entra `tid` and `oid`.
 type UserKey = (String, Uuid, Uuid);
 
+/// What one user's bucket costs: moka's bookkeeping, the key with the slug's text, and the bucket
+/// behind its `Arc`.
+fn weigh(key: &UserKey, _bucket: &Arc<Mutex<Bucket>>) -> u32 {
+    let bucket = weight::alloc(2 * size_of::<usize>() + size_of::<Mutex<Bucket>>());
+    weight::to_weight(weight::ENTRY_OVERHEAD + size_of::<UserKey>() + weight::text(&key.0) + bucket)
+}
+
 #[derive(Debug)]
 pub struct RateLimiter {
     buckets: Mutex<HashMap<String, Bucket>>,
@@ -73,13 +82,16 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
-    /// `user_per_minute` exchanges per minute for each user.
-    pub fn new(user_per_minute: NonZeroU32) -> Self {
+    /// `user_per_minute` exchanges per minute for each user, whose buckets take at most
+    /// `users_max_bytes`: the least used go first. A full bucket and a forgotten one behave the same,
+    /// and a user being limited is in frequent use, so the buckets evicted are idle users'.
+    pub fn new(user_per_minute: NonZeroU32, users_max_bytes: u64) -> Self {
         let user_per_minute = user_per_minute.get();
         // Idle this long, a user's bucket is full again: dropping it then forgets nothing.
         let refill = Duration::from_secs(u64::from(USER_BURST.min(user_per_minute)) * 60) / user_per_minute;
         let users = moka::sync::Cache::builder()
-            .max_capacity(USER_CAPACITY)
+            .max_capacity(users_max_bytes)
+            .weigher(weigh)
             .time_to_idle(refill + Duration::from_secs(1))
             .build();
         Self { buckets: Mutex::new(HashMap::new()), users, user_per_minute, live_replicas: AtomicU32::new(1) }
@@ -150,7 +162,7 @@ mod tests {
     use super::*;
 
     fn limiter(user_per_minute: u32) -> RateLimiter {
-        RateLimiter::new(NonZeroU32::new(user_per_minute).unwrap())
+        RateLimiter::new(NonZeroU32::new(user_per_minute).unwrap(), 1 << 20)
     }
 
     #[test]
@@ -236,5 +248,27 @@ mod tests {
         assert_eq!(limiter.try_acquire_exchange("t", tenant, TID, alice), Ok(()));
         assert!(matches!(limiter.try_acquire_exchange("t", tenant, TID, alice), Err(Limited::User(_))));
         assert_eq!(limiter.try_acquire_exchange("t", tenant, TID, bob), Ok(()), "the tenant's second token");
+    }
+
+    #[test]
+    fn a_users_bucket_weighs_moka_s_share_its_key_and_the_bucket() {
+        let bucket = Arc::new(Mutex::new(Bucket::full(10.0)));
+        let short = weigh(&("t".to_owned(), TID, TID), &bucket) as usize;
+        let long = weigh(&("t".repeat(40), TID, TID), &bucket) as usize;
+        assert_eq!(long - short, 48 - 32, "the slug's text counts");
+        assert!((400..500).contains(&short), "{short}");
+    }
+
+    #[test]
+    fn users_beyond_the_budget_are_evicted() {
+        let bucket = Arc::new(Mutex::new(Bucket::full(10.0)));
+        let per_user = u64::from(weigh(&("t".to_owned(), TID, TID), &bucket));
+        let limiter = RateLimiter::new(NonZeroU32::new(30).unwrap(), 10 * per_user);
+        for n in 0..50 {
+            assert!(limiter.try_acquire_user("t", TID, Uuid::from_u128(n)).is_ok());
+        }
+        limiter.users.run_pending_tasks();
+        assert!(limiter.users.weighted_size() <= 10 * per_user, "{}", limiter.users.weighted_size());
+        assert!((1..=10).contains(&limiter.users.entry_count()), "{}", limiter.users.entry_count());
     }
 }

@@ -7,6 +7,7 @@ mod entra_b;
 mod error;
 pub mod limits;
 mod peek;
+mod verified_b;
 
 use std::{num::NonZeroU32, sync::Arc};
 
@@ -18,9 +19,10 @@ use uuid::Uuid;
 use self::{
     cache::{CachedToken, ExchangeCache},
     limits::{Limited, RateLimiter},
+    verified_b::{BCheck, VerifiedBs},
 };
 pub use self::{entra_b::EntraB, error::ExchangeError};
-use crate::tenant::TenantRuntime;
+use crate::{telemetry::access, tenant::TenantRuntime};
 
 /// One exchange request, parsed; its tenant comes resolved, as a [`TenantRuntime`].
 pub struct ExchangeInput<'a> {
@@ -54,6 +56,7 @@ pub struct Exchanger {
     authorizer: authz::Authorizer,
     acs: acs::AcsClient,
     cache: ExchangeCache,
+    verified_bs: VerifiedBs,
     limiter: RateLimiter,
     transport: Transport,
 }
@@ -65,6 +68,10 @@ pub struct ExchangerParts {
     pub transport: Transport,
     /// Exchanges per minute reaching ACS for each Entra user of a tenant.
     pub user_exchanges_per_minute: NonZeroU32,
+    /// The memory exchange results, users' rate buckets and verified Bs may take, in bytes.
+    pub results_bytes: u64,
+    pub user_buckets_bytes: u64,
+    pub verified_b_bytes: u64,
 }
 
 impl Exchanger {
@@ -73,9 +80,9 @@ impl Exchanger {
             validator: parts.validator,
             authorizer: parts.authorizer,
             acs: parts.acs,
-            // About 1 KiB an entry: bounded so that a burst of distinct users cannot take the memory.
-            cache: ExchangeCache::new(200_000),
-            limiter: RateLimiter::new(parts.user_exchanges_per_minute),
+            cache: ExchangeCache::new(parts.results_bytes),
+            verified_bs: VerifiedBs::new(parts.verified_b_bytes),
+            limiter: RateLimiter::new(parts.user_exchanges_per_minute, parts.user_buckets_bytes),
             transport: parts.transport,
         }
     }
@@ -123,6 +130,7 @@ impl Exchanger {
         input: &ExchangeInput<'_>,
     ) -> Result<Exchanged, ExchangeError> {
         let slug = tenant.slug();
+        access::note(|line| line.tenant = Some(slug.to_string()));
         let expectations = entra::Expectations {
             authority: tenant.authority(),
             audiences: entra::ACS_AUDIENCES,
@@ -138,16 +146,24 @@ impl Exchanger {
                     .then(|| self.validator.metadata_retry_after(tenant.authority()))
                     .flatten();
                 let error = ExchangeError::Token { rejection, retry_after };
-                return Err(refused(slug.as_str(), input.a1, error));
+                return Err(refused(input.a1, error));
             }
         };
-        tracing::Span::current().record("tid", tracing::field::display(a1.tid));
+        access::note(|line| line.tid = Some(a1.tid));
         let Some(app_id) = a1.app_id else {
             let rejection = entra::Rejection::MissingClaim("appid");
-            return Err(refused(slug.as_str(), input.a1, rejection.into()));
+            return Err(refused(input.a1, rejection.into()));
         };
         let subject = authz::Subject { tenant: slug.to_string(), tid: a1.tid, oid: a1.oid, app_id };
-        self.authorizer.check(tenant.policy(), input.bearer, &subject).await?;
+        let b = BCheck {
+            tenant: tenant.id(),
+            version: tenant.version(),
+            policy: tenant.policy(),
+            bearer: input.bearer,
+            subject: &subject,
+            a1_expires_at: a1.expires_at,
+        };
+        self.verified_bs.check(&self.authorizer, &b).await?;
 
         if !tenant.acs_endpoint().is_https() && self.transport == Transport::HttpsOnly {
             return Err(ExchangeError::InsecureEndpoint);
@@ -163,15 +179,13 @@ impl Exchanger {
             )?;
             let target = tenant.acs_target();
             let request = acs::ExchangeRequest { token: input.a1, app_id: &app_text, user_id: &user_text };
-            let d = self
-                .acs
-                .exchange_teams_token(&target, &request)
-                .await
-                .map_err(|error| refused(slug.as_str(), input.a1, error.into()))?;
+            let d = self.acs.exchange_teams_token(&target, &request).await?;
             Ok::<_, ExchangeError>(CachedToken::new(d.token, d.expires_on, a1.expires_at))
         };
         let (result, cache_hit) = self.cache.get_or_fetch(key, fetch).await;
-        let d = result?;
+        // Outside the fetch, so that every waiter of a coalesced exchange notes its refusal.
+        let d = result.map_err(|error| refused(input.a1, error.into()))?;
+        access::note(|line| (line.outcome, line.cache_hit) = (Some(access::OK), cache_hit));
         Ok(Exchanged {
             token: SecretString::from(d.token.expose_secret().to_owned()),
             expires_on: d.expires_on,
@@ -182,20 +196,13 @@ impl Exchanger {
     }
 }
 
-/// Logs a refusal of A1 with what A1 says about itself, unverified (`uti`, `kid`, `tid`, `ver`), and
-/// the reason: enough to trace an attack or a misconfigured client, never the token.
-fn refused(tenant: &str, a1: &str, error: ExchangeError) -> ExchangeError {
-    if let Some(reason) = error.token_rejection_reason() {
-        let peeked = peek::peek(a1);
-        tracing::info!(
-            tenant,
-            reason,
-            uti = peeked.uti.as_deref(),
-            kid = peeked.kid.as_deref(),
-            tid = peeked.tid.as_deref(),
-            ver = peeked.ver.as_deref(),
-            "A1 refused"
-        );
+/// Notes what a refused A1 says about itself, unverified (`uti`, `kid`, `tid`, `ver`), for the
+/// request's access line, which also carries the reason: enough to trace an attack or a misconfigured
+/// client, never the token.
+fn refused(a1: &str, error: ExchangeError) -> ExchangeError {
+    if error.token_rejection_reason().is_some() {
+        let peek::Peeked { uti, kid, tid, ver } = peek::peek(a1);
+        access::note(|line| line.token = Some(access::TokenHints { uti, kid, tid, ver }));
     }
     error
 }

@@ -68,8 +68,9 @@ pub struct TenantResolver {
 }
 
 impl TenantResolver {
-    pub fn new(cache: TenantCache, keyring: Arc<Keyring>, authority_host: Url) -> Self {
-        Self { cache, runtimes: RuntimeCache::new(keyring, authority_host) }
+    /// `runtime_bytes`: the memory the tenants' runtimes (opened secrets) may take.
+    pub fn new(cache: TenantCache, keyring: Arc<Keyring>, authority_host: Url, runtime_bytes: u64) -> Self {
+        Self { cache, runtimes: RuntimeCache::new(keyring, authority_host, runtime_bytes) }
     }
 }
 

@@ -173,10 +173,11 @@ async fn admin_key_create_prints_a_key_that_opens_the_admin_api_and_a_serve_that
         .collect();
     let completed = lines
         .iter()
-        .find(|line| line["fields"]["message"] == "request completed")
-        .unwrap_or_else(|| panic!("no request line in:\n{logs}"));
-    assert_eq!(completed["span"]["request_id"], "cli-test-request-0001", "{completed}");
-    assert_eq!(completed["fields"]["status"], 200, "{completed}");
+        .find(|line| line["target"] == "access" && line["path"] == "/admin/v1/tenants")
+        .unwrap_or_else(|| panic!("no access line in:\n{logs}"));
+    assert_eq!(completed["request_id"], "cli-test-request-0001", "{completed}");
+    assert_eq!(completed["status"], 200, "{completed}");
+    assert_eq!(completed["admin"], "ops@contoso", "{completed}");
     assert!(!logs.contains(&key), "the admin key is never logged");
 }
 

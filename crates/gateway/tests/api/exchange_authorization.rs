@@ -1,7 +1,10 @@
 //! Artifact B end to end: each policy allows the right user and refuses the rest.
 
+use std::time::Duration;
+
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use devstack::issuer::MintRequest;
+use registry::domain::TenantSlug;
 use reqwest::StatusCode;
 use serde_json::json;
 use wiremock::{Mock, MockServer, ResponseTemplate, matchers::method};
@@ -50,6 +53,39 @@ async fn a_jwt_policy_allows_the_same_user_and_refuses_others() {
     )
     .await;
     assert_eq!(up.acs_exchanges(), 1);
+}
+
+#[tokio::test]
+async fn a_b_accepted_under_one_tenant_version_is_checked_again_under_the_next() {
+    let (app, up) = spawn_exchange_app(&[]).await;
+    let policy = json!({"type": "jwt", "issuer": "https://auth.contoso.example", "audience": "contoso-calling",
+        "hs256Secret": HS_SECRET, "requiredClaims": {"plan": "premium"}});
+    let slug = app.create_exchange_tenant(&up, &json!({"authorization": policy})).await;
+    let b = vendor_jwt(USER_ID, 600);
+    for _ in 0..2 {
+        assert_eq!(app.exchange(&slug, &up.a1(), Some(&b)).await.status(), StatusCode::OK);
+    }
+
+    let mut changes = app.tenant_cache.subscribe();
+    let patch = json!({"authorization": {"requiredClaims": {"plan": "enterprise"}}});
+    assert_eq!(app.patch_tenant(&slug, Some("\"1\""), &patch).await.status(), StatusCode::OK);
+    let parsed = TenantSlug::parse(&slug).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while app.tenant_cache.get(&parsed).await.unwrap().map(|tenant| tenant.version) != Some(2) {
+            changes.recv().await.unwrap();
+        }
+    })
+    .await
+    .unwrap();
+
+    let body = assert_problem(
+        app.exchange(&slug, &up.a1(), Some(&b)).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_authorization",
+    )
+    .await;
+    assert!(body["detail"].as_str().unwrap().contains("plan"), "{body}");
+    assert_eq!(up.acs_exchanges(), 2, "B was refused before ACS was called");
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! What operators see of exchanges: refusals of A1 counted per reason, and the JSON log lines of the
-//! real binary (entra-validation.md, "error oracle": `uti`, `kid`, `tid`, `ver` and the reason, never
-//! the token; ACS's `MS-CV` with the request id).
+//! real binary: one short access line per request, a refused A1 explained on it (entra-validation.md,
+//! "error oracle": `uti`, `kid`, `tid`, `ver` and the reason, never the token), successes sampled,
+//! ACS's attempts only when they failed (with `MS-CV` and the request id).
 
 use std::{
     io::Read,
@@ -23,6 +24,11 @@ struct Binary {
 
 impl Binary {
     async fn serve(database_url: &str, authority_host: &str) -> Self {
+        Self::serve_with(database_url, authority_host, &[]).await
+    }
+
+    /// With extra settings, which may override `RUST_LOG`.
+    async fn serve_with(database_url: &str, authority_host: &str, settings: &[(&str, &str)]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let address = format!("127.0.0.1:{port}");
         let mut child = Command::new(env!("CARGO_BIN_EXE_acs-gateway"))
@@ -37,6 +43,7 @@ impl Binary {
             .env("ACSGW_LOG_FORMAT", "json")
             .env("ACSGW_SHUTDOWN_TIMEOUT_SECONDS", "2")
             .env("RUST_LOG", "info")
+            .envs(settings.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -66,14 +73,40 @@ impl Binary {
         format!("http://{}{}", self.address, path)
     }
 
+    /// Sends an exchange of `token` for `slug`'s user with the given request id.
+    async fn exchange(&self, slug: &str, token: &str, request_id: &str) -> StatusCode {
+        crate::helpers::http_client()
+            .post(self.url(&format!("/v1/tenants/{slug}/token/teams")))
+            .header("x-request-id", request_id)
+            .json(&json!({"token": token, "appId": crate::helpers::APP_ID, "userId": crate::upstreams::USER_ID}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+
     /// Stops the gateway (SIGTERM) and returns every JSON log line it wrote.
-    fn stop(mut self) -> Vec<Value> {
+    fn stop(self) -> Vec<Value> {
+        self.stop_raw().iter().filter_map(|line| serde_json::from_str(line).ok()).collect()
+    }
+
+    /// Stops the gateway (SIGTERM) and returns every line it wrote, as written.
+    fn stop_raw(mut self) -> Vec<String> {
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
         let _ = self.child.wait();
         let text = self.logs.take().unwrap().join().unwrap();
-        text.lines().filter_map(|line| serde_json::from_str(line).ok()).collect()
+        text.lines().map(str::to_owned).collect()
     }
+}
+
+/// The lines that mention `request_id`: its access line, and lines logged inside its span.
+fn lines_of<'a>(logs: &'a [Value], request_id: &str) -> Vec<&'a Value> {
+    logs.iter().filter(|line| line.to_string().contains(request_id)).collect()
+}
+
+fn unique_request_id(label: &str) -> String {
+    format!("{label}-{}", uuid::Uuid::new_v4().simple())
 }
 
 impl Drop for Binary {
@@ -110,30 +143,54 @@ async fn refusals_of_a1_are_counted_per_tenant_and_reason() {
 }
 
 #[tokio::test]
-async fn a_refused_a1_is_logged_with_uti_kid_tid_ver_and_the_reason_but_never_the_token() {
+async fn a_successful_exchange_writes_exactly_one_line_under_300_bytes_with_the_request_id_and_no_field_twice()
+ {
+    let (app, up) = spawn_exchange_app(&[]).await;
+    let slug = app.create_exchange_tenant(&up, &json!({})).await;
+    let gateway = Binary::serve(&app.database_url, up.issuer.base_url()).await;
+    let request_id = unique_request_id("success");
+    assert_eq!(gateway.exchange(&slug, &up.a1(), &request_id).await, StatusCode::OK);
+    let logs = gateway.stop_raw();
+
+    let mine: Vec<&String> = logs.iter().filter(|line| line.contains(&request_id)).collect();
+    let [line] = mine.as_slice() else { panic!("one line expected for {request_id}: {logs:#?}") };
+    assert!(line.len() <= 300, "{} bytes: {line}", line.len());
+    assert_eq!(line.matches(&request_id).count(), 1, "the request id once: {line}");
+    let value: Value = serde_json::from_str(line).unwrap();
+    for key in value.as_object().unwrap().keys() {
+        assert_eq!(line.matches(&format!("\"{key}\":")).count(), 1, "{key} twice: {line}");
+    }
+    assert_eq!(value["target"], "access", "{line}");
+    assert_eq!(value["level"], "INFO", "{line}");
+    assert_eq!(value["status"], 200, "{line}");
+    assert_eq!(value["method"], "POST", "{line}");
+    assert_eq!(value["path"], format!("/v1/tenants/{slug}/token/teams"), "{line}");
+    assert_eq!(value["tenant"], slug.as_str(), "{line}");
+    assert_eq!(value["outcome"], "ok", "{line}");
+    assert!(value["latency_ms"].as_f64().is_some_and(|ms| ms > 0.0), "{line}");
+    assert!(value.get("spans").is_none() && value.get("span").is_none(), "{line}");
+}
+
+#[tokio::test]
+async fn a_refused_a1_writes_one_line_with_its_reason_and_uti_kid_tid_ver_and_never_the_token() {
     let (app, up) = spawn_exchange_app(&[]).await;
     let slug = app.create_exchange_tenant(&up, &json!({})).await;
     let gateway = Binary::serve(&app.database_url, up.issuer.base_url()).await;
     let token = up.a1_with(json!({"uti": "oracle-uti-1", "aud": "https://graph.microsoft.com"}));
-    let response = app
-        .client
-        .post(gateway.url(&format!("/v1/tenants/{slug}/token/teams")))
-        .json(&json!({"token": token, "appId": crate::helpers::APP_ID, "userId": crate::upstreams::USER_ID}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let request_id = unique_request_id("refused");
+    assert_eq!(gateway.exchange(&slug, &token, &request_id).await, StatusCode::UNAUTHORIZED);
     let logs = gateway.stop();
 
-    let refused: Vec<&Value> = logs.iter().filter(|line| line["fields"]["message"] == "A1 refused").collect();
-    let [line] = refused.as_slice() else { panic!("one refusal line expected: {logs:#?}") };
-    let fields = &line["fields"];
-    assert_eq!(fields["reason"], "audience", "{line}");
-    assert_eq!(fields["uti"], "oracle-uti-1");
-    assert_eq!(fields["kid"], up.issuer.issuer().published_kids()[0].as_str());
-    assert_eq!(fields["tid"], crate::helpers::ENTRA_TENANT);
-    assert_eq!(fields["ver"], "1.0");
-    assert_eq!(fields["tenant"], slug.as_str());
+    let [line] = lines_of(&logs, &request_id)[..] else { panic!("one line expected: {logs:#?}") };
+    assert_eq!(line["target"], "access", "{line}");
+    assert_eq!(line["status"], 401, "{line}");
+    assert_eq!(line["outcome"], "invalid_token", "{line}");
+    assert_eq!(line["reason"], "audience", "{line}");
+    assert_eq!(line["uti"], "oracle-uti-1");
+    assert_eq!(line["kid"], up.issuer.issuer().published_kids()[0].as_str());
+    assert_eq!(line["tid"], crate::helpers::ENTRA_TENANT);
+    assert_eq!(line["ver"], "1.0");
+    assert_eq!(line["tenant"], slug.as_str());
     let text = serde_json::to_string(&logs).unwrap();
     for part in token.split('.') {
         assert!(!text.contains(part), "no part of the token is logged");
@@ -141,10 +198,59 @@ async fn a_refused_a1_is_logged_with_uti_kid_tid_ver_and_the_reason_but_never_th
 }
 
 #[tokio::test]
-async fn acs_ms_cv_is_logged_on_one_line_with_the_request_id() {
+async fn a_sampled_out_success_writes_nothing_while_refusals_still_log() {
+    let (app, up) = spawn_exchange_app(&[]).await;
+    let slug = app.create_exchange_tenant(&up, &json!({})).await;
+    let gateway =
+        Binary::serve_with(&app.database_url, up.issuer.base_url(), &[("ACSGW_ACCESS_LOG_SAMPLE", "0")])
+            .await;
+    let (success, refusal) = (unique_request_id("sampled-out"), unique_request_id("refusal"));
+    assert_eq!(gateway.exchange(&slug, &up.a1(), &success).await, StatusCode::OK);
+    let expired = up.a1_with(json!({"exp": chrono::Utc::now().timestamp() - 600}));
+    assert_eq!(gateway.exchange(&slug, &expired, &refusal).await, StatusCode::UNAUTHORIZED);
+    let logs = gateway.stop();
+
+    assert!(lines_of(&logs, &success).is_empty(), "{logs:#?}");
+    let [line] = lines_of(&logs, &refusal)[..] else { panic!("the refusal is logged: {logs:#?}") };
+    assert_eq!(line["reason"], "expired", "{line}");
+    assert!(
+        logs.iter().any(|line| line["target"] == "access" && line["path"] == "/healthz"),
+        "only exchanges are sampled: {logs:#?}"
+    );
+}
+
+#[tokio::test]
+async fn an_acs_attempt_that_succeeded_first_time_logs_nothing_at_info_and_a_failed_one_does() {
     let (app, up) = spawn_exchange_app(&[]).await;
     let slug = app.create_exchange_tenant(&up, &json!({})).await;
     let gateway = Binary::serve(&app.database_url, up.issuer.base_url()).await;
+    let (first_time, failing) = (unique_request_id("first-time"), unique_request_id("failing"));
+    assert_eq!(gateway.exchange(&slug, &up.a1(), &first_time).await, StatusCode::OK);
+    up.set_faults(devstack::emulator::Faults { error_rate: 1.0, ..Default::default() });
+    assert_eq!(gateway.exchange(&slug, &up.a1(), &failing).await, StatusCode::SERVICE_UNAVAILABLE);
+    let logs = gateway.stop();
+
+    let attempts = |request_id: &str| -> Vec<Value> {
+        let lines = lines_of(&logs, request_id).into_iter();
+        lines.filter(|line| line["message"] == "ACS exchange attempt finished").cloned().collect()
+    };
+    assert!(attempts(&first_time).is_empty(), "{logs:#?}");
+    let failed = attempts(&failing);
+    assert!(!failed.is_empty(), "failed attempts are logged: {logs:#?}");
+    for line in &failed {
+        assert_eq!(line["level"], "INFO", "{line}");
+        assert!(matches!(line["status"].as_u64(), Some(500 | 503)), "{line}");
+    }
+    assert_eq!(up.acs_exchanges(), 1 + failed.len() as u64, "one line per attempt");
+}
+
+#[tokio::test]
+async fn acs_ms_cv_is_logged_on_one_line_with_the_request_id() {
+    let (app, up) = spawn_exchange_app(&[]).await;
+    let slug = app.create_exchange_tenant(&up, &json!({})).await;
+    // A first attempt that succeeds is logged at debug only.
+    let gateway =
+        Binary::serve_with(&app.database_url, up.issuer.base_url(), &[("RUST_LOG", "info,acs=debug")]).await;
     let request_id = format!("ms-cv-test-{}", uuid::Uuid::new_v4().simple());
     let response = app
         .client
@@ -160,7 +266,7 @@ async fn acs_ms_cv_is_logged_on_one_line_with_the_request_id() {
     let logs = gateway.stop();
 
     let with_ms_cv: Vec<&Value> =
-        logs.iter().filter(|line| line["fields"]["ms_cv"].as_str().is_some_and(|cv| cv.len() > 10)).collect();
+        logs.iter().filter(|line| line["ms_cv"].as_str().is_some_and(|cv| cv.len() > 10)).collect();
     assert!(
         with_ms_cv.iter().any(|line| line.to_string().contains(&request_id)),
         "no line with both ACS's MS-CV and the request id {request_id}: {logs:#?}"
@@ -188,10 +294,10 @@ async fn a_users_refusal_by_acs_is_logged_at_info_with_acs_code_and_nothing_is_l
     let logs = gateway.stop();
 
     let refusal: Vec<&Value> =
-        logs.iter().filter(|line| line["fields"]["outcome"] == "teams_license_missing").collect();
+        logs.iter().filter(|line| line["outcome"] == "teams_license_missing").collect();
     let [line] = refusal.as_slice() else { panic!("one refusal line expected: {logs:#?}") };
     assert_eq!(line["level"], "INFO", "{line}");
-    assert_eq!(line["fields"]["acs_code"], "UserLicenseNotPresentForbidden", "{line}");
+    assert_eq!(line["acs_code"], "UserLicenseNotPresentForbidden", "{line}");
     // The start-up warning about plain http (the test's own setting) is the only one expected.
     let alarming: Vec<&Value> = logs
         .iter()

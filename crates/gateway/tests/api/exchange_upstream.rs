@@ -178,7 +178,9 @@ async fn a_flood_of_unknown_kids_does_not_become_a_flood_of_fetches() {
         let response = app.exchange(&slug, &up.mint(&request), None).await;
         assert_problem(response, StatusCode::UNAUTHORIZED, "invalid_token").await;
     }
-    assert_eq!(up.issuer.key_set_fetches(), fetches, "no fetch within the cool-down");
+    // The shared key set cools down; the tenant's own (which may hold keys the shared one lacks) is
+    // looked at once for the first such kid, then cools down too.
+    assert_eq!(up.issuer.key_set_fetches(), fetches + 1, "one fetch per key set within the cool-down");
     assert_eq!(up.acs_exchanges(), 1);
 }
 

@@ -31,7 +31,8 @@ pub struct TestApp {
 
 fn init_logs() {
     if std::env::var_os("TEST_LOG").is_some() {
-        gateway::telemetry::init(gateway::settings::LogFormat::Pretty);
+        // Installed once for the whole test binary, kept until it exits.
+        std::mem::forget(gateway::telemetry::init(gateway::settings::LogFormat::Pretty));
     }
 }
 

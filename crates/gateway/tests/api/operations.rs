@@ -53,7 +53,7 @@ async fn metrics_count_exchanges_per_tenant_and_outcome() {
     assert_eq!(requests(&second, "ok"), Some(1.0));
     assert_eq!(requests("_unknown", "tenant_not_found"), Some(1.0));
     assert_eq!(requests("no-such-tenant", "tenant_not_found"), None, "invented slugs get no series");
-    assert_eq!(sample(&text, "acsgw_exchange_cache_hits_total", &[("tenant", &first)]), Some(1.0));
+    assert_eq!(sample(&text, "acsgw_exchange_cache_hits_total", &[]), Some(1.0), "for all tenants");
     assert_eq!(
         sample(&text, "acsgw_upstream_requests_total", &[("status", "200"), ("tenant", &first)]),
         Some(1.0)
@@ -62,22 +62,25 @@ async fn metrics_count_exchanges_per_tenant_and_outcome() {
         sample(&text, "acsgw_upstream_requests_total", &[("status", "200"), ("tenant", &second)]),
         Some(1.0)
     );
-    assert_eq!(sample(&text, "acsgw_exchange_duration_seconds_count", &[("tenant", &first)]), Some(3.0));
-    assert_eq!(sample(&text, "acsgw_upstream_duration_seconds_count", &[("tenant", &first)]), Some(1.0));
-    let tenant_id = crate::helpers::ENTRA_TENANT;
+    // Latency for all tenants together, by result.
+    let exchanges =
+        |result: &str| sample(&text, "acsgw_exchange_duration_seconds_count", &[("result", result)]);
+    assert_eq!((exchanges("miss"), exchanges("hit"), exchanges("error")), (Some(2.0), Some(1.0), Some(2.0)));
+    assert_eq!(sample(&text, "acsgw_upstream_duration_seconds_count", &[]), Some(2.0));
     assert_eq!(
-        sample(&text, "acsgw_signing_key_fetches_total", &[("authority", tenant_id), ("result", "ok")]),
+        sample(&text, "acsgw_signing_key_fetches_total", &[("authority", "organizations"), ("result", "ok")]),
         Some(2.0),
-        "metadata and keys"
+        "the shared metadata and keys"
     );
     assert_eq!(sample(&text, "acsgw_live_replicas", &[]), Some(1.0));
     assert_eq!(sample(&text, "acsgw_http_requests_in_flight", &[]), Some(1.0), "the scrape itself");
     // The first tenant is loaded by its first exchange and served from the cache to the next two.
     assert!(sample(&text, "acsgw_tenant_cache_events_total", &[("event", "hit")]).unwrap() >= 2.0);
     assert!(
-        text.lines().any(|l| l.starts_with("acsgw_signing_key_age_seconds{authority=\"72f988bf")),
+        text.lines().any(|l| l.starts_with("acsgw_signing_key_age_seconds{authority=\"organizations\"")),
         "{text}"
     );
+    assert!(!text.contains(crate::helpers::ENTRA_TENANT), "no series per Entra authority:\n{text}");
     assert_eq!(sample(&text, "acsgw_build_info", &[("version", env!("CARGO_PKG_VERSION"))]), Some(1.0));
     for name in
         ["acsgw_exchange_requests_total", "acsgw_exchange_duration_seconds", "acsgw_upstream_requests_total"]

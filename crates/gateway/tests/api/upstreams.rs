@@ -100,8 +100,20 @@ impl TestApp {
         let slug = unique_slug();
         let mut body = exchange_tenant_body(&slug, up);
         json_patch::merge(&mut body, change);
+        let mut changes = self.tenant_cache.subscribe();
         let response = self.create_tenant_with(&body).await;
         assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap());
+        // The creation's notice heard first, so that no test races it (it would drop a record an
+        // exchange had just loaded, or count as an invalidation).
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            match tokio::time::timeout_at(deadline, changes.recv()).await {
+                Ok(Ok(change)) if change.slug.as_str() == slug => break,
+                Ok(Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {}
+                Ok(Err(closed)) => panic!("the tenant cache closed: {closed}"),
+                Err(_) => panic!("the creation of {slug} was never announced"),
+            }
+        }
         slug
     }
 

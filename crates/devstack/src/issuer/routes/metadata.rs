@@ -31,8 +31,13 @@ const CLAIMS_SUPPORTED: [&str; 16] = [
 ];
 
 /// `GET /{tenant}/.well-known/openid-configuration`
-pub async fn v1(request: HttpRequest, tenant: web::Path<String>) -> Result<HttpResponse, EntraError> {
+pub async fn v1(
+    issuer: web::Data<DevIssuer>,
+    request: HttpRequest,
+    tenant: web::Path<String>,
+) -> Result<HttpResponse, EntraError> {
     let tenant = parse(&tenant)?;
+    issuer.count_metadata_fetch();
     let base = format!("{}/{tenant}", request_base(&request));
     let mut document = common_members();
     extend(
@@ -52,8 +57,13 @@ pub async fn v1(request: HttpRequest, tenant: web::Path<String>) -> Result<HttpR
 }
 
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration`
-pub async fn v2(request: HttpRequest, tenant: web::Path<String>) -> Result<HttpResponse, EntraError> {
+pub async fn v2(
+    issuer: web::Data<DevIssuer>,
+    request: HttpRequest,
+    tenant: web::Path<String>,
+) -> Result<HttpResponse, EntraError> {
     let tenant = parse(&tenant)?;
+    issuer.count_metadata_fetch();
     let base = format!("{}/{tenant}", request_base(&request));
     let mut document = common_members();
     extend(
@@ -77,8 +87,8 @@ pub async fn v1_keys(
     issuer: web::Data<DevIssuer>,
     tenant: web::Path<String>,
 ) -> Result<HttpResponse, EntraError> {
-    parse(&tenant)?;
-    Ok(key_set(&issuer, None))
+    let tenant = parse(&tenant)?;
+    Ok(key_set(&issuer, tenant, None))
 }
 
 /// `GET /{tenant}/discovery/v2.0/keys`: the v2 key set, each key naming the issuer it signs for (the
@@ -88,12 +98,14 @@ pub async fn v2_keys(
     tenant: web::Path<String>,
 ) -> Result<HttpResponse, EntraError> {
     let tenant = parse(&tenant)?;
-    Ok(key_set(&issuer, Some(&tenant.v2_issuer())))
+    Ok(key_set(&issuer, tenant, Some(&tenant.v2_issuer())))
 }
 
-fn key_set(issuer: &DevIssuer, key_issuer: Option<&str>) -> HttpResponse {
+/// The keys every tenant shares and, in a tenant's own set, the keys of its own.
+fn key_set(issuer: &DevIssuer, tenant: TenantSegment, key_issuer: Option<&str>) -> HttpResponse {
     issuer.count_key_set_fetch();
-    let keys: Vec<Value> = issuer.key_set_keys().iter().map(|key| key.to_jwk(key_issuer)).collect();
+    let keys = issuer.key_set_keys(tenant.tenant_id());
+    let keys: Vec<Value> = keys.iter().map(|key| key.to_jwk(key_issuer)).collect();
     HttpResponse::Ok().json(json!({ "keys": keys }))
 }
 
