@@ -3,8 +3,9 @@
 //!
 //! [`PostgresServer::for_tests`] finds one (`DATABASE_URL`, a server on 127.0.0.1:5432, or a private
 //! cluster shared by all test processes of this user); [`PostgresServer::start_private`] runs a private
-//! cluster with `initdb` and `pg_ctl`. Private clusters listen on 127.0.0.1 only and trust every local
-//! connection: they are for development and tests, never for production.
+//! cluster with `initdb` and `pg_ctl`; [`TempCluster`] is one for a single test, in a temporary
+//! directory, killed and removed when dropped. Private clusters listen on 127.0.0.1 only and trust
+//! every local connection: they are for development and tests, never for production.
 //!
 //! A private cluster's directory holds:
 //! `pgdata/` (the cluster), `port` (its TCP port, kept across restarts), `postgres.log`,
@@ -20,8 +21,10 @@ use tokio::sync::OnceCell;
 
 mod faults;
 mod system;
+mod temp_cluster;
 
 use self::system::{RunAs, current_uid, find_binaries, give_to_postgres, lock, output_text, run};
+pub use self::temp_cluster::TempCluster;
 
 /// How long a liveness probe may take to connect.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -161,7 +164,11 @@ async fn find_server_for_tests() -> anyhow::Result<PostgresServer> {
     }
     let local = url::Url::parse("postgres://postgres@127.0.0.1:5432")?;
     if connect(&format!("{local}/postgres"), PROBE_TIMEOUT).await.is_ok() {
-        return Ok(PostgresServer { base: local, cluster: None });
+        let server = PostgresServer { base: local, cluster: None };
+        // A machine's own Postgres lives as long as the machine: without this, every run's test
+        // databases stay (thousands a day, tens of GB).
+        drop_stale_test_databases_logged(&server).await;
+        return Ok(server);
     }
     let dir = std::env::temp_dir().join(format!("acsgw-test-postgres-{}", current_uid().await?));
     let mut server = PostgresServer::start_private(&dir).await.with_context(|| {
@@ -173,20 +180,27 @@ async fn find_server_for_tests() -> anyhow::Result<PostgresServer> {
     })?;
     // Other test processes share this cluster: leave it running, and clean up after old runs.
     server.cluster = None;
-    if let Err(e) = drop_stale_test_databases(&server).await {
-        tracing::warn!("could not drop stale test databases: {e:#}");
-    }
+    drop_stale_test_databases_logged(&server).await;
     Ok(server)
 }
 
-/// Test databases accumulate in the long-lived shared cluster: drop those nobody uses any more.
+async fn drop_stale_test_databases_logged(server: &PostgresServer) {
+    if let Err(e) = drop_stale_test_databases(server).await {
+        tracing::warn!("could not drop stale test databases: {e:#}");
+    }
+}
+
+/// Test databases accumulate in a long-lived shared server: drop those nobody uses any more, a few
+/// at a time (every test process does this once, so a backlog goes quickly without delaying any
+/// one test for long).
 async fn drop_stale_test_databases(server: &PostgresServer) -> anyhow::Result<()> {
     let mut conn = connect(&server.database_url("postgres"), Duration::from_secs(10)).await?;
     let stale: Vec<String> = sqlx::query_scalar(
         r"SELECT datname FROM pg_database d
           WHERE datname LIKE 'test\_%'
             AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid)
-            AND (pg_stat_file('base/' || d.oid)).modification < now() - $1::interval",
+            AND (pg_stat_file('base/' || d.oid)).modification < now() - $1::interval
+          LIMIT 20",
     )
     .bind(STALE_TEST_DATABASE)
     .fetch_all(&mut conn)

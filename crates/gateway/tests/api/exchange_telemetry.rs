@@ -3,101 +3,28 @@
 //! "error oracle": `uti`, `kid`, `tid`, `ver` and the reason, never the token), successes sampled,
 //! ACS's attempts only when they failed (with `MS-CV` and the request id).
 
-use std::{
-    io::Read,
-    process::{Child, Command, Stdio},
-    thread::JoinHandle,
-    time::Duration,
-};
-
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::{helpers::KEYRING, upstreams::spawn_exchange_app};
+use crate::{binary::Binary, upstreams::spawn_exchange_app};
 
-/// `acs-gateway serve` with JSON logs on stderr, collected until it stops.
-struct Binary {
-    child: Child,
-    address: String,
-    logs: Option<JoinHandle<String>>,
+/// The gateway binary with JSON logs at info, then `settings` (which may override `RUST_LOG`).
+async fn serve(database_url: &str, authority_host: &str, settings: &[(&str, &str)]) -> Binary {
+    let path = std::env::var("PATH").unwrap_or_default();
+    let mut all = vec![
+        ("PATH", path.as_str()),
+        ("ACSGW_LOG_FORMAT", "json"),
+        ("ACSGW_SHUTDOWN_TIMEOUT_SECONDS", "2"),
+        ("RUST_LOG", "info"),
+    ];
+    all.extend_from_slice(settings);
+    Binary::serve(database_url, authority_host, &all).await
 }
 
-impl Binary {
-    async fn serve(database_url: &str, authority_host: &str) -> Self {
-        Self::serve_with(database_url, authority_host, &[]).await
-    }
-
-    /// With extra settings, which may override `RUST_LOG`.
-    async fn serve_with(database_url: &str, authority_host: &str, settings: &[(&str, &str)]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let address = format!("127.0.0.1:{port}");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_acs-gateway"))
-            .arg("serve")
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("DATABASE_URL", database_url)
-            .env("ACSGW_SECRET_KEYS", KEYRING)
-            .env("ACSGW_LISTEN", &address)
-            .env("ACSGW_ENTRA_AUTHORITY_HOST", authority_host)
-            .env("ACSGW_ALLOW_INSECURE_HTTP", "true")
-            .env("ACSGW_LOG_FORMAT", "json")
-            .env("ACSGW_SHUTDOWN_TIMEOUT_SECONDS", "2")
-            .env("RUST_LOG", "info")
-            .envs(settings.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stderr = child.stderr.take().unwrap();
-        let logs = std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text);
-            text
-        });
-        let binary = Self { child, address, logs: Some(logs) };
-        for _ in 0..100 {
-            if crate::helpers::http_client()
-                .get(format!("http://{}/healthz", binary.address))
-                .send()
-                .await
-                .is_ok()
-            {
-                return binary;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("acs-gateway serve never answered");
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.address, path)
-    }
-
-    /// Sends an exchange of `token` for `slug`'s user with the given request id.
-    async fn exchange(&self, slug: &str, token: &str, request_id: &str) -> StatusCode {
-        crate::helpers::http_client()
-            .post(self.url(&format!("/v1/tenants/{slug}/token/teams")))
-            .header("x-request-id", request_id)
-            .json(&json!({"token": token, "appId": crate::helpers::APP_ID, "userId": crate::upstreams::USER_ID}))
-            .send()
-            .await
-            .unwrap()
-            .status()
-    }
-
-    /// Stops the gateway (SIGTERM) and returns every JSON log line it wrote.
-    fn stop(self) -> Vec<Value> {
-        self.stop_raw().iter().filter_map(|line| serde_json::from_str(line).ok()).collect()
-    }
-
-    /// Stops the gateway (SIGTERM) and returns every line it wrote, as written.
-    fn stop_raw(mut self) -> Vec<String> {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let _ = self.child.wait();
-        let text = self.logs.take().unwrap().join().unwrap();
-        text.lines().map(str::to_owned).collect()
-    }
+/// Sends an exchange of `token` for `slug`'s user with the given request id.
+async fn exchange(gateway: &Binary, slug: &str, token: &str, request_id: &str) -> StatusCode {
+    let request = gateway.exchange(&crate::helpers::http_client(), slug, token);
+    request.header("x-request-id", request_id).send().await.unwrap().status()
 }
 
 /// The lines that mention `request_id`: its access line, and lines logged inside its span.
@@ -107,15 +34,6 @@ fn lines_of<'a>(logs: &'a [Value], request_id: &str) -> Vec<&'a Value> {
 
 fn unique_request_id(label: &str) -> String {
     format!("{label}-{}", uuid::Uuid::new_v4().simple())
-}
-
-impl Drop for Binary {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
 }
 
 #[tokio::test]
@@ -147,10 +65,10 @@ async fn a_successful_exchange_writes_exactly_one_line_under_300_bytes_with_the_
  {
     let (app, up) = spawn_exchange_app(&[]).await;
     let slug = app.create_exchange_tenant(&up, &json!({})).await;
-    let gateway = Binary::serve(&app.database_url, up.issuer.base_url()).await;
+    let gateway = serve(&app.database_url, up.issuer.base_url(), &[]).await;
     let request_id = unique_request_id("success");
-    assert_eq!(gateway.exchange(&slug, &up.a1(), &request_id).await, StatusCode::OK);
-    let logs = gateway.stop_raw();
+    assert_eq!(exchange(&gateway, &slug, &up.a1(), &request_id).await, StatusCode::OK);
+    let logs = gateway.stop().await.lines;
 
     let mine: Vec<&String> = logs.iter().filter(|line| line.contains(&request_id)).collect();
     let [line] = mine.as_slice() else { panic!("one line expected for {request_id}: {logs:#?}") };
@@ -175,11 +93,11 @@ async fn a_successful_exchange_writes_exactly_one_line_under_300_bytes_with_the_
 async fn a_refused_a1_writes_one_line_with_its_reason_and_uti_kid_tid_ver_and_never_the_token() {
     let (app, up) = spawn_exchange_app(&[]).await;
     let slug = app.create_exchange_tenant(&up, &json!({})).await;
-    let gateway = Binary::serve(&app.database_url, up.issuer.base_url()).await;
+    let gateway = serve(&app.database_url, up.issuer.base_url(), &[]).await;
     let token = up.a1_with(json!({"uti": "oracle-uti-1", "aud": "https://graph.microsoft.com"}));
     let request_id = unique_request_id("refused");
-    assert_eq!(gateway.exchange(&slug, &token, &request_id).await, StatusCode::UNAUTHORIZED);
-    let logs = gateway.stop();
+    assert_eq!(exchange(&gateway, &slug, &token, &request_id).await, StatusCode::UNAUTHORIZED);
+    let logs = gateway.stop().await.json();
 
     let [line] = lines_of(&logs, &request_id)[..] else { panic!("one line expected: {logs:#?}") };
     assert_eq!(line["target"], "access", "{line}");
@@ -201,14 +119,12 @@ async fn a_refused_a1_writes_one_line_with_its_reason_and_uti_kid_tid_ver_and_ne
 async fn a_sampled_out_success_writes_nothing_while_refusals_still_log() {
     let (app, up) = spawn_exchange_app(&[]).await;
     let slug = app.create_exchange_tenant(&up, &json!({})).await;
-    let gateway =
-        Binary::serve_with(&app.database_url, up.issuer.base_url(), &[("ACSGW_ACCESS_LOG_SAMPLE", "0")])
-            .await;
+    let gateway = serve(&app.database_url, up.issuer.base_url(), &[("ACSGW_ACCESS_LOG_SAMPLE", "0")]).await;
     let (success, refusal) = (unique_request_id("sampled-out"), unique_request_id("refusal"));
-    assert_eq!(gateway.exchange(&slug, &up.a1(), &success).await, StatusCode::OK);
+    assert_eq!(exchange(&gateway, &slug, &up.a1(), &success).await, StatusCode::OK);
     let expired = up.a1_with(json!({"exp": chrono::Utc::now().timestamp() - 600}));
-    assert_eq!(gateway.exchange(&slug, &expired, &refusal).await, StatusCode::UNAUTHORIZED);
-    let logs = gateway.stop();
+    assert_eq!(exchange(&gateway, &slug, &expired, &refusal).await, StatusCode::UNAUTHORIZED);
+    let logs = gateway.stop().await.json();
 
     assert!(lines_of(&logs, &success).is_empty(), "{logs:#?}");
     let [line] = lines_of(&logs, &refusal)[..] else { panic!("the refusal is logged: {logs:#?}") };
@@ -223,12 +139,12 @@ async fn a_sampled_out_success_writes_nothing_while_refusals_still_log() {
 async fn an_acs_attempt_that_succeeded_first_time_logs_nothing_at_info_and_a_failed_one_does() {
     let (app, up) = spawn_exchange_app(&[]).await;
     let slug = app.create_exchange_tenant(&up, &json!({})).await;
-    let gateway = Binary::serve(&app.database_url, up.issuer.base_url()).await;
+    let gateway = serve(&app.database_url, up.issuer.base_url(), &[]).await;
     let (first_time, failing) = (unique_request_id("first-time"), unique_request_id("failing"));
-    assert_eq!(gateway.exchange(&slug, &up.a1(), &first_time).await, StatusCode::OK);
+    assert_eq!(exchange(&gateway, &slug, &up.a1(), &first_time).await, StatusCode::OK);
     up.set_faults(devstack::emulator::Faults { error_rate: 1.0, ..Default::default() });
-    assert_eq!(gateway.exchange(&slug, &up.a1(), &failing).await, StatusCode::SERVICE_UNAVAILABLE);
-    let logs = gateway.stop();
+    assert_eq!(exchange(&gateway, &slug, &up.a1(), &failing).await, StatusCode::SERVICE_UNAVAILABLE);
+    let logs = gateway.stop().await.json();
 
     let attempts = |request_id: &str| -> Vec<Value> {
         let lines = lines_of(&logs, request_id).into_iter();
@@ -249,21 +165,12 @@ async fn acs_ms_cv_is_logged_on_one_line_with_the_request_id() {
     let (app, up) = spawn_exchange_app(&[]).await;
     let slug = app.create_exchange_tenant(&up, &json!({})).await;
     // A first attempt that succeeds is logged at debug only.
-    let gateway =
-        Binary::serve_with(&app.database_url, up.issuer.base_url(), &[("RUST_LOG", "info,acs=debug")]).await;
+    let gateway = serve(&app.database_url, up.issuer.base_url(), &[("RUST_LOG", "info,acs=debug")]).await;
     let request_id = format!("ms-cv-test-{}", uuid::Uuid::new_v4().simple());
-    let response = app
-        .client
-        .post(gateway.url(&format!("/v1/tenants/{slug}/token/teams")))
-        .header("x-request-id", &request_id)
-        .json(
-            &json!({"token": up.a1(), "appId": crate::helpers::APP_ID, "userId": crate::upstreams::USER_ID}),
-        )
-        .send()
-        .await
-        .unwrap();
+    let request = gateway.exchange(&app.client, &slug, &up.a1()).header("x-request-id", &request_id);
+    let response = request.send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let logs = gateway.stop();
+    let logs = gateway.stop().await.json();
 
     let with_ms_cv: Vec<&Value> =
         logs.iter().filter(|line| line["ms_cv"].as_str().is_some_and(|cv| cv.len() > 10)).collect();
@@ -280,18 +187,10 @@ async fn a_users_refusal_by_acs_is_logged_at_info_with_acs_code_and_nothing_is_l
     let slug = app.create_exchange_tenant(&up, &json!({})).await;
     let refused = crate::upstreams::USER_ID.parse().unwrap();
     up.acs.set_refusal(refused, Some(devstack::emulator::Refusal::UserLicenseNotPresentForbidden));
-    let gateway = Binary::serve(&app.database_url, up.issuer.base_url()).await;
-    let response = app
-        .client
-        .post(gateway.url(&format!("/v1/tenants/{slug}/token/teams")))
-        .json(
-            &json!({"token": up.a1(), "appId": crate::helpers::APP_ID, "userId": crate::upstreams::USER_ID}),
-        )
-        .send()
-        .await
-        .unwrap();
+    let gateway = serve(&app.database_url, up.issuer.base_url(), &[]).await;
+    let response = gateway.exchange(&app.client, &slug, &up.a1()).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    let logs = gateway.stop();
+    let logs = gateway.stop().await.json();
 
     let refusal: Vec<&Value> =
         logs.iter().filter(|line| line["outcome"] == "teams_license_missing").collect();

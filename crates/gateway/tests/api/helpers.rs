@@ -4,7 +4,7 @@ use gateway::{
     Application,
     settings::{Settings, Source},
 };
-use local_pg::PostgresServer;
+use local_pg::{PostgresServer, TempCluster};
 use registry::cache::TenantCache;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
@@ -44,7 +44,18 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn fresh_database() -> String {
     init_logs();
-    let server = PostgresServer::for_tests().await.unwrap();
+    migrated_database(PostgresServer::for_tests().await.unwrap()).await
+}
+
+/// A cluster of the test's own, for tests that stop, hang or restart Postgres (killed when dropped),
+/// and the URL of a fresh, migrated database on it.
+pub async fn private_postgres() -> (TempCluster, String) {
+    let cluster = TempCluster::start().await.unwrap();
+    let url = migrated_database(cluster.server()).await;
+    (cluster, url)
+}
+
+async fn migrated_database(server: &PostgresServer) -> String {
     let url = server.create_database().await.unwrap();
     let pool = PgPool::connect(&url).await.unwrap();
     registry::migrate::run(&pool).await.unwrap();

@@ -8,6 +8,7 @@
 mod admin_auth;
 mod attacks;
 mod audit_events;
+mod binary;
 mod cli;
 mod exchange;
 mod exchange_acs_refusals;

@@ -3,8 +3,6 @@
 //! writes what it counted, or says how many rows it could not.
 
 use std::{
-    io::Read,
-    process::{Child, Command, Stdio},
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -13,7 +11,6 @@ use std::{
 };
 
 use gateway::observability::{ExchangeRecord, StatsRecorder, stats::Flushed};
-use local_pg::PostgresServer;
 use registry::health::{HealthConfig, RegistryHealth};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -21,8 +18,9 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::{
-    helpers::{APP_ID, KEYRING, spawn_app, spawn_app_on},
-    upstreams::{USER_ID, spawn_exchange_app, upstreams},
+    binary::Binary,
+    helpers::{private_postgres, spawn_app, spawn_app_on},
+    upstreams::{spawn_exchange_app, upstreams},
 };
 
 fn exchanged(recorder: &StatsRecorder, tenant: &str, times: usize) {
@@ -127,33 +125,9 @@ async fn a_flush_of_more_rows_than_a_statement_takes_is_one_statement_per_chunk(
     }
 }
 
-/// A private cluster, killed when the test ends however it ends.
-struct PrivatePostgres {
-    server: PostgresServer,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for PrivatePostgres {
-    fn drop(&mut self) {
-        self.server.kill_now();
-    }
-}
-
-impl PrivatePostgres {
-    async fn start() -> (Self, String) {
-        let dir = tempfile::tempdir().unwrap();
-        let server = PostgresServer::start_private(dir.path()).await.unwrap();
-        let url = server.create_database().await.unwrap();
-        let pool = PgPool::connect(&url).await.unwrap();
-        registry::migrate::run(&pool).await.unwrap();
-        pool.close().await;
-        (Self { server, _dir: dir }, url)
-    }
-}
-
 #[tokio::test]
 async fn a_flush_postgres_did_not_take_is_kept_and_written_exactly_once_when_it_is_back() {
-    let (pg, url) = PrivatePostgres::start().await;
+    let (pg, url) = private_postgres().await;
     let app = spawn_app_on(&url, &[]).await.with_admin_key("test-operator").await;
     let (slug, _) = app.create_tenant().await;
     app.stop().await;
@@ -166,10 +140,10 @@ async fn a_flush_postgres_did_not_take_is_kept_and_written_exactly_once_when_it_
     let recorder = StatsRecorder::new(Uuid::new_v4());
     exchanged(&recorder, &slug, 3);
 
-    pg.server.freeze().await.unwrap();
+    pg.server().freeze().await.unwrap();
     let failed = recorder.flush(&pool, &health).await;
     assert_eq!(failed, Flushed { rows: 0, statements: 0, left: 1 });
-    pg.server.thaw().await.unwrap();
+    pg.server().thaw().await.unwrap();
 
     let deadline = Instant::now() + Duration::from_secs(30);
     while recorder.flush(&pool, &health).await.left > 0 {
@@ -182,85 +156,23 @@ async fn a_flush_postgres_did_not_take_is_kept_and_written_exactly_once_when_it_
     assert_eq!(exchanges_stored(&pool, &slug).await, 4);
 }
 
-/// `acs-gateway serve` with JSON logs on stderr, collected until it stops.
-struct Binary {
-    child: Child,
-    address: String,
-    logs: Option<std::thread::JoinHandle<String>>,
+/// The gateway binary, its statistics logged at info.
+async fn serve(database_url: &str, authority_host: &str) -> Binary {
+    let settings = [
+        ("ACSGW_USER_EXCHANGES_PER_MINUTE", "1000000"),
+        // The first flush runs at start; every later row waits for the stop.
+        ("ACSGW_STATS_FLUSH_SECONDS", "3600"),
+        ("ACSGW_SHUTDOWN_TIMEOUT_SECONDS", "5"),
+        ("RUST_LOG", "warn,gateway::observability::stats=info"),
+    ];
+    Binary::serve(database_url, authority_host, &settings).await
 }
 
-impl Binary {
-    async fn serve(database_url: &str, authority_host: &str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let address = format!("127.0.0.1:{port}");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_acs-gateway"))
-            .arg("serve")
-            .env_clear()
-            .env("DATABASE_URL", database_url)
-            .env("ACSGW_SECRET_KEYS", KEYRING)
-            .env("ACSGW_LISTEN", &address)
-            .env("ACSGW_ENTRA_AUTHORITY_HOST", authority_host)
-            .env("ACSGW_ALLOW_INSECURE_HTTP", "true")
-            .env("ACSGW_USER_EXCHANGES_PER_MINUTE", "1000000")
-            // The first flush runs at start; every later row waits for the stop.
-            .env("ACSGW_STATS_FLUSH_SECONDS", "3600")
-            .env("ACSGW_SHUTDOWN_TIMEOUT_SECONDS", "5")
-            .env("RUST_LOG", "warn,gateway::observability::stats=info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stderr = child.stderr.take().unwrap();
-        let logs = std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text);
-            text
-        });
-        let binary = Self { child, address, logs: Some(logs) };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while crate::helpers::http_client().get(binary.url("/healthz")).send().await.is_err() {
-            assert!(Instant::now() < deadline, "acs-gateway serve never answered");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        binary
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.address, path)
-    }
-
-    fn exchange(&self, client: &reqwest::Client, slug: &str, a1: &str) -> reqwest::RequestBuilder {
-        client
-            .post(self.url(&format!("/v1/tenants/{slug}/token/teams")))
-            .json(&json!({"token": a1, "appId": APP_ID, "userId": USER_ID}))
-    }
-
-    /// Sends SIGTERM, waits for the exit (a gateway that never exits fails the test) and returns
-    /// every JSON log line it wrote.
-    async fn stop(mut self) -> Vec<Value> {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            assert!(Instant::now() < deadline, "acs-gateway did not stop after SIGTERM");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
-        assert!(status.success(), "exit status {status:?}");
-        let text = self.logs.take().unwrap().join().unwrap();
-        text.lines().filter_map(|line| serde_json::from_str(line).ok()).collect()
-    }
-}
-
-impl Drop for Binary {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+/// Stops `gateway`, which must exit successfully, and returns every JSON log line it wrote.
+async fn stop(gateway: Binary) -> Vec<Value> {
+    let exit = gateway.stop().await;
+    assert!(exit.status.success(), "exit status {:?}", exit.status);
+    exit.json()
 }
 
 /// A field of a JSON log line, whether the event's fields are nested under `fields` or flattened.
@@ -276,7 +188,7 @@ fn line_saying<'a>(lines: &'a [Value], message: &str) -> Option<&'a Value> {
 async fn a_gateway_stopped_under_load_writes_every_exchange_it_answered() {
     let (app, up) = spawn_exchange_app(&[]).await;
     let slug = app.create_exchange_tenant(&up, &json!({})).await;
-    let gateway = Arc::new(Binary::serve(&app.database_url, up.issuer.base_url()).await);
+    let gateway = Arc::new(serve(&app.database_url, up.issuer.base_url()).await);
     let answered = Arc::new(AtomicU64::new(0));
     let mut clients = Vec::new();
     for _ in 0..8 {
@@ -295,12 +207,11 @@ async fn a_gateway_stopped_under_load_writes_every_exchange_it_answered() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
-    let pid = gateway.child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    gateway.terminate();
     for client in clients {
         client.await.unwrap();
     }
-    let logs = Arc::into_inner(gateway).expect("the clients are done").stop().await;
+    let logs = stop(Arc::into_inner(gateway).expect("the clients are done")).await;
 
     let answered = answered.load(Ordering::SeqCst);
     assert_eq!(exchanges_stored(&app.pool, &slug).await, answered as i64, "answered {answered}");
@@ -313,7 +224,7 @@ async fn a_gateway_stopped_under_load_writes_every_exchange_it_answered() {
 #[tokio::test]
 async fn a_gateway_whose_postgres_hangs_at_shutdown_stops_and_says_how_many_rows_were_not_written() {
     let up = upstreams().await;
-    let (pg, url) = PrivatePostgres::start().await;
+    let (pg, url) = private_postgres().await;
     let app = spawn_app_on(&url, &[("ACSGW_ENTRA_AUTHORITY_HOST", up.issuer.base_url())])
         .await
         .with_admin_key("test-operator")
@@ -323,16 +234,16 @@ async fn a_gateway_whose_postgres_hangs_at_shutdown_stops_and_says_how_many_rows
         app.create_exchange_tenant(&up, &json!({})).await,
     ];
     app.stop().await;
-    let gateway = Binary::serve(&url, up.issuer.base_url()).await;
+    let gateway = serve(&url, up.issuer.base_url()).await;
     let client = crate::helpers::http_client();
     for slug in &slugs {
         let response = gateway.exchange(&client, slug, &up.a1()).send().await.unwrap();
         assert_eq!(response.status(), reqwest::StatusCode::OK);
     }
 
-    pg.server.freeze().await.unwrap();
-    let logs = gateway.stop().await;
-    pg.server.thaw().await.unwrap();
+    pg.server().freeze().await.unwrap();
+    let logs = stop(gateway).await;
+    pg.server().thaw().await.unwrap();
 
     let lost =
         line_saying(&logs, "exchange statistics could not all be written before exit; the rest are lost");

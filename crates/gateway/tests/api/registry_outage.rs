@@ -4,12 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use local_pg::PostgresServer;
+use local_pg::TempCluster;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{TestApp, assert_problem, spawn_app_on},
+    helpers::{TestApp, assert_problem, private_postgres, spawn_app_on},
     operations::{sample, scrape},
     upstreams::{Upstreams, upstreams},
 };
@@ -19,34 +19,6 @@ use crate::{
 fn outage() -> Duration {
     let seconds = std::env::var("ACSGW_TEST_OUTAGE_SECONDS").ok().and_then(|s| s.parse().ok());
     Duration::from_secs(seconds.unwrap_or(60))
-}
-
-/// A private cluster, killed when the test ends however it ends.
-struct PrivatePostgres {
-    server: PostgresServer,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for PrivatePostgres {
-    fn drop(&mut self) {
-        self.server.kill_now();
-    }
-}
-
-impl PrivatePostgres {
-    async fn start() -> (Self, String) {
-        let dir = tempfile::tempdir().unwrap();
-        let server = PostgresServer::start_private(dir.path()).await.unwrap();
-        let url = server.create_database().await.unwrap();
-        let pool = sqlx::PgPool::connect(&url).await.unwrap();
-        registry::migrate::run(&pool).await.unwrap();
-        pool.close().await;
-        (Self { server, dir }, url)
-    }
-
-    async fn restart(&mut self) {
-        self.server = PostgresServer::start_private(self.dir.path()).await.unwrap();
-    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -59,13 +31,13 @@ enum Outage {
 struct Scene {
     app: TestApp,
     up: Upstreams,
-    pg: PrivatePostgres,
+    pg: TempCluster,
     known: String,
 }
 
 async fn scene(overrides: &[(&str, &str)]) -> Scene {
     let up = upstreams().await;
-    let (pg, url) = PrivatePostgres::start().await;
+    let (pg, url) = private_postgres().await;
     let mut settings = vec![
         ("ACSGW_ENTRA_AUTHORITY_HOST", up.issuer.base_url()),
         // Records expire within the outage, so it is the stale-if-error path that serves them.
@@ -96,15 +68,15 @@ async fn scene(overrides: &[(&str, &str)]) -> Scene {
 impl Scene {
     async fn begin(&mut self, outage: Outage) {
         match outage {
-            Outage::Stopped => self.pg.server.stop().await.unwrap(),
-            Outage::Hung => self.pg.server.freeze().await.unwrap(),
+            Outage::Stopped => self.pg.server().stop().await.unwrap(),
+            Outage::Hung => self.pg.server().freeze().await.unwrap(),
         }
     }
 
     async fn end(&mut self, outage: Outage) {
         match outage {
-            Outage::Stopped => self.pg.restart().await,
-            Outage::Hung => self.pg.server.thaw().await.unwrap(),
+            Outage::Stopped => self.pg.restart().await.unwrap(),
+            Outage::Hung => self.pg.server().thaw().await.unwrap(),
         }
     }
 
