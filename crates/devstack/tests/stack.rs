@@ -1,6 +1,6 @@
 //! The `acs-devstack` binary: smoke runs, the env file, clean stops on every way out, the data
 //! directory's ownership, its flags,
-//! and `acs-loadgen` against it.
+//! `--no-gateway` with a gateway started apart, and `acs-loadgen` against it.
 #![expect(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -17,3 +17,5 @@ mod data_dir;
 mod lifecycle;
 #[path = "stack/loadgen.rs"]
 mod loadgen;
+#[path = "stack/separate_gateway.rs"]
+mod separate_gateway;

@@ -75,8 +75,15 @@ pub async fn prepare(
 /// `;`) and Docker Compose's `env_file` reads the same way (it strips the single quotes). The file
 /// is written under a temporary name in the same directory, then renamed over `path`, so a reader
 /// polling for it never sees half a file, and it is private (0600) even if an older file was not.
-pub fn write_env_file(path: &Path, urls: &Urls, demo: &Demo, connection_string: &str) -> anyhow::Result<()> {
-    let lines = [
+/// `gateway_env` (the settings a separately started gateway needs) follows the stack's own lines.
+pub fn write_env_file(
+    path: &Path,
+    urls: &Urls,
+    demo: &Demo,
+    connection_string: &str,
+    gateway_env: &[(&str, String)],
+) -> anyhow::Result<()> {
+    let stack = [
         ("ACSGW_URL", urls.gateway.as_str()),
         ("DEV_ENTRA_URL", urls.entra.as_str()),
         ("DEV_ACS_ENDPOINT", urls.acs.trim_end_matches('/')),
@@ -87,6 +94,8 @@ pub fn write_env_file(path: &Path, urls: &Urls, demo: &Demo, connection_string: 
         ("DEV_APP_ID", APP_ID),
         ("DEV_USER_ID", USER_ID),
     ];
+    let gateway = gateway_env.iter().map(|(key, value)| (*key, value.as_str()));
+    let lines: Vec<(&str, &str)> = stack.into_iter().chain(gateway).collect();
     write_atomically(path, env_file_text(&lines)?.as_bytes())
         .with_context(|| format!("cannot write --env-file {}", path.display()))
 }
@@ -204,7 +213,8 @@ mod tests {
             acs: "http://127.0.0.1:8091/".into(),
         };
         let demo = Demo { admin_key: "acsgw_secret".into() };
-        write_env_file(path, &urls, &demo, "endpoint=http://127.0.0.1:8091/;accesskey=AAEC+/==").unwrap();
+        write_env_file(path, &urls, &demo, "endpoint=http://127.0.0.1:8091/;accesskey=AAEC+/==", &[])
+            .unwrap();
     }
 
     #[test]

@@ -13,7 +13,8 @@ use gateway::{
 use tokio::task::JoinHandle;
 
 use super::{
-    StackArgs, bind, data_dir::DataDir, demo, postgres::Database, secrets, signals::StopSignal, smoke,
+    StackArgs, bind, data_dir::DataDir, demo, postgres::Database, secrets, separate, signals::StopSignal,
+    smoke,
 };
 use crate::{
     emulator::{self, Clock, EmulatorConfig, Faults, RunningEmulator},
@@ -103,6 +104,11 @@ async fn run(
     // Everything that can fail fast does so before Postgres starts.
     let entra_listener = bind(entra_listen, "dev Entra issuer")?;
     let acs_listener = bind(acs_listen, "ACS emulator")?;
+    let gateway_listen = match args.no_gateway {
+        // The gateway starts later as a process of its own: its port goes into the env file now.
+        true => separate::reserve_port(gateway_listen)?,
+        false => gateway_listen,
+    };
     let secrets = secrets::load_or_create(data_dir.path())?;
 
     let start = parts.database_start.insert(tokio::spawn(Database::start(data_dir.path().to_owned())));
@@ -126,8 +132,13 @@ async fn run(
         .await?,
     );
 
-    let settings = gateway_settings(database.url(), gateway_listen, &secrets.keyring, issuer.base_url())?;
+    let gateway_env = gateway_env(database.url(), gateway_listen, &secrets.keyring, issuer.base_url());
+    let settings = gateway_settings(&gateway_env)?;
     let keyring = settings.keyring.clone();
+    if args.no_gateway {
+        let stand_ins = separate::StandIns { issuer, acs, gateway_listen, gateway_env: &gateway_env };
+        return separate::serve(args, database.url(), keyring, &stand_ins).await;
+    }
     let app = Application::build(settings)
         .await
         .with_context(|| format!("the gateway could not start (--gateway-listen {gateway_listen})"))?;
@@ -141,7 +152,7 @@ async fn run(
         acs: acs.endpoint().to_owned(),
     };
     if let Some(path) = &args.env_file {
-        demo::write_env_file(path, &urls, &demo, &acs.connection_string())?;
+        demo::write_env_file(path, &urls, &demo, &acs.connection_string(), &[])?;
     }
     if args.smoke {
         return smoke::check(&urls, &demo).await;
@@ -164,29 +175,39 @@ async fn run(
     Err(anyhow!("the gateway stopped unexpectedly: {why}"))
 }
 
-/// The gateway's settings for the stack, through the gateway's own parser, so every setting the
-/// stack does not decide keeps the gateway's default.
-fn gateway_settings(
+/// What any gateway needs to run against this stack: its database, address, keyring and the dev
+/// issuer. `--no-gateway` writes exactly these into the env file for a gateway started separately.
+fn gateway_env(
     database_url: &str,
     listen: std::net::SocketAddr,
     keyring: &str,
     entra_url: &str,
-) -> anyhow::Result<Settings> {
-    let listen = listen.to_string();
-    let values = [
-        ("DATABASE_URL", database_url),
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("DATABASE_URL", database_url.to_owned()),
+        ("ACSGW_LISTEN", listen.to_string()),
+        ("ACSGW_SECRET_KEYS", keyring.to_owned()),
+        ("ACSGW_ENTRA_AUTHORITY_HOST", entra_url.to_owned()),
+        ("ACSGW_ALLOW_INSECURE_HTTP", "true".to_owned()),
+    ]
+}
+
+/// The gateway's settings for the stack, through the gateway's own parser, so every setting the
+/// stack does not decide keeps the gateway's default.
+fn gateway_settings(gateway_env: &[(&'static str, String)]) -> anyhow::Result<Settings> {
+    // Only for the gateway inside this process; a separate one keeps its defaults for these.
+    let in_process = [
         ("ACSGW_DB_MAX_CONNECTIONS", "10"),
-        ("ACSGW_LISTEN", &listen),
-        ("ACSGW_SECRET_KEYS", keyring),
-        ("ACSGW_ENTRA_AUTHORITY_HOST", entra_url),
-        ("ACSGW_ALLOW_INSECURE_HTTP", "true"),
         ("ACSGW_MIGRATE_ON_START", "true"),
         ("ACSGW_SHUTDOWN_TIMEOUT_SECONDS", "5"),
         // The dev issuer rotates on demand: pick up its new keys within seconds.
         ("ACSGW_KEY_REFRESH_COOLDOWN_SECONDS", "5"),
     ];
     let source = Source::from_env_fn(|name| {
-        values.iter().find(|(variable, _)| *variable == name).map(|(_, value)| (*value).to_owned())
+        let given =
+            gateway_env.iter().find(|(variable, _)| *variable == name).map(|(_, value)| value.as_str());
+        let stack = || in_process.iter().find(|(variable, _)| *variable == name).map(|(_, value)| *value);
+        given.or_else(stack).map(str::to_owned)
     })?;
     let mut settings = Settings::from_source(&source)?;
     settings.log_format = gateway::settings::log_format_from_env();

@@ -1,11 +1,13 @@
 //! `acs-devstack`: Postgres, the dev Entra issuer, the ACS emulator and the gateway, in one process,
-//! with an admin key and a demo tenant, ready for `curl`.
+//! with an admin key and a demo tenant, ready for `curl`; or, with `--no-gateway`, everything but the
+//! gateway, which then runs as its own process from the env file.
 
 mod data_dir;
 mod demo;
 mod lifecycle;
 mod postgres;
 mod secrets;
+mod separate;
 mod signals;
 mod smoke;
 
@@ -56,7 +58,15 @@ struct StackArgs {
     #[arg(long, value_name = "PATH")]
     env_file: Option<PathBuf>,
 
-    /// Gateway listen address (port 0 picks a free port).
+    /// Start everything but the gateway (Postgres, issuer, emulator, the schema, the admin key and
+    /// the demo tenant) and add to --env-file what `acs-gateway serve` needs to join them
+    /// (DATABASE_URL, ACSGW_LISTEN, ACSGW_SECRET_KEYS, ACSGW_ENTRA_AUTHORITY_HOST,
+    /// ACSGW_ALLOW_INSECURE_HTTP), so the gateway runs as a process of its own, e.g. on its own core.
+    #[arg(long, requires = "env_file", conflicts_with = "smoke")]
+    no_gateway: bool,
+
+    /// Gateway listen address (port 0 picks a free port; with --no-gateway, picked now and written
+    /// to the env file for the gateway to take).
     #[arg(long, default_value = "127.0.0.1:8080")]
     gateway_listen: SocketAddr,
 
