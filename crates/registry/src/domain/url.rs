@@ -27,8 +27,19 @@ impl ServiceUrl {
             }
             _ => return Err(InvalidValue::new("must be an https URL")),
         }
-        if url.host_str().is_none_or(str::is_empty) {
-            return Err(InvalidValue::new("must name a host"));
+        match url.host() {
+            None => return Err(InvalidValue::new("must name a host")),
+            Some(url::Host::Domain(name)) if name.is_empty() => {
+                return Err(InvalidValue::new("must name a host"));
+            }
+            // The URL standard lets `&`, `'`, `;` and more into a host (and IDNA maps e.g. U+037E to
+            // `;`); no DNS name holds them, and a `;` would split a connection string printed back.
+            Some(url::Host::Domain(name)) if !name.bytes().all(is_dns_name_byte) => {
+                return Err(InvalidValue::new(
+                    "must name a DNS host (letters, digits, '-', '_' and '.') or an IP address",
+                ));
+            }
+            Some(_) => {}
         }
         if !url.username().is_empty() || url.password().is_some() {
             return Err(InvalidValue::new("must not carry credentials"));
@@ -55,6 +66,10 @@ impl ServiceUrl {
     pub fn is_https(&self) -> bool {
         self.0.scheme() == "https"
     }
+}
+
+fn is_dns_name_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.')
 }
 
 impl fmt::Display for ServiceUrl {
@@ -146,6 +161,22 @@ mod tests {
         let too_long = InvalidValue::new("must be at most 2048 characters");
         assert_eq!(ServiceUrl::parse(&sent, Transport::HttpsOnly).unwrap_err(), too_long);
         assert_eq!(AcsEndpoint::parse(&sent, Transport::HttpsOnly).unwrap_err(), too_long);
+    }
+
+    #[test]
+    fn a_host_with_characters_no_dns_name_holds_is_refused() {
+        // Found by the connection_string fuzz target: `\u{37e}` (Greek question mark) is `;` after
+        // IDNA, so the stored endpoint split the connection string it was printed back into.
+        let refused =
+            InvalidValue::new("must name a DNS host (letters, digits, '-', '_' and '.') or an IP address");
+        for host in ["a\u{37e}b.example", "a&b.example", "it's.example", "a;b.example"] {
+            let sent = format!("https://{host}");
+            assert_eq!(AcsEndpoint::parse(&sent, Transport::HttpsOnly).unwrap_err(), refused, "{host}");
+            assert_eq!(ServiceUrl::parse(&sent, Transport::HttpsOnly).unwrap_err(), refused, "{host}");
+        }
+        for host in ["xn--tda.example", "acs_emulator", "127.0.0.1:8443", "[::1]:8443"] {
+            assert!(AcsEndpoint::parse(&format!("http://{host}"), Transport::AllowInsecureHttp).is_ok());
+        }
     }
 
     #[test]
