@@ -19,8 +19,9 @@ pub enum Decision {
     /// The tenant's policy is `none`: nothing was checked.
     NotRequired,
     /// B passed the policy. `cached` is true when a webhook answer was reused (or shared with a
-    /// concurrent identical check) rather than asked for by this check.
-    Allowed { policy: PolicyKind, cached: bool },
+    /// concurrent identical check) rather than asked for by this check; `expires_at` is B's `exp`
+    /// (seconds since the epoch) when the policy read it (`jwt` and `entra`).
+    Allowed { policy: PolicyKind, cached: bool, expires_at: Option<i64> },
 }
 
 /// Shared by every request and tenant: one HTTP client, the key sets of `jwt` policies and the
@@ -84,17 +85,18 @@ impl Authorizer {
         subject: &Subject,
     ) -> Result<Decision, AuthzError> {
         let token = bearer::require(bearer)?;
-        let allowed = |cached| Decision::Allowed { policy: policy.kind(), cached };
+        let allowed = |cached, expires_at| Decision::Allowed { policy: policy.kind(), cached, expires_at };
         match policy {
             Policy::None => Ok(Decision::NotRequired),
             Policy::Entra { audience, required_scopes } => {
-                entra::check(self.entra.as_ref(), audience, required_scopes, token, subject).await?;
-                Ok(allowed(false))
+                let expires_at =
+                    entra::check(self.entra.as_ref(), audience, required_scopes, token, subject).await?;
+                Ok(allowed(false, Some(expires_at)))
             }
             Policy::Jwt { issuer, audience, key, user_claim, required_claims } => {
                 let policy = JwtPolicy { issuer, audience, key, user_claim, required_claims };
-                jwt::check(&self.keys, self.clock, &policy, token, subject).await?;
-                Ok(allowed(false))
+                let expires_at = jwt::check(&self.keys, self.clock, &policy, token, subject).await?;
+                Ok(allowed(false, Some(expires_at)))
             }
             Policy::Webhook { url, secret, timeout, cache_for } => {
                 let call = webhook::Call {
@@ -117,7 +119,7 @@ impl Authorizer {
                     })
                 };
                 let outcome = self.decisions.decide(subject, url, token, *cache_for, ask).await?;
-                if outcome.allow { Ok(allowed(!outcome.asked)) } else { Err(AuthzError::Denied) }
+                if outcome.allow { Ok(allowed(!outcome.asked, None)) } else { Err(AuthzError::Denied) }
             }
         }
     }

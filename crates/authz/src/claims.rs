@@ -24,10 +24,11 @@ pub struct Rules<'a> {
     pub now: i64,
 }
 
-pub fn check(claims: &JsonObject, rules: &Rules<'_>, oid: Uuid) -> Result<(), AuthzError> {
+/// Every claim rule; B's `exp` (seconds since the epoch) when B passes them all.
+pub fn check(claims: &JsonObject, rules: &Rules<'_>, oid: Uuid) -> Result<i64, AuthzError> {
     refuse_case_variants(claims, rules)?;
     check_issuer_and_audience(claims, rules)?;
-    check_lifetime(claims, rules)?;
+    let expires_at = check_lifetime(claims, rules)?;
     for (name, value) in rules.required {
         if !holds(claims.get(name), value) {
             return Err(match claims.get(name) {
@@ -37,7 +38,8 @@ pub fn check(claims: &JsonObject, rules: &Rules<'_>, oid: Uuid) -> Result<(), Au
             .into());
         }
     }
-    bind_user(claims, rules.user_claim, oid)
+    bind_user(claims, rules.user_claim, oid)?;
+    Ok(expires_at)
 }
 
 /// `iss` and `aud` spelled twice with different letter case would mean two things to two parsers.
@@ -69,7 +71,8 @@ fn check_issuer_and_audience(claims: &JsonObject, rules: &Rules<'_>) -> Result<(
 /// `exp` is required; `nbf` and `iat` are optional, and neither may lie in the future. Within
 /// `leeway` of the clock counts as valid. The lifetime, from `nbf` (else `iat`, else now) to `exp`,
 /// is bounded: a long-lived bearer token is refused rather than trusted for days.
-fn check_lifetime(claims: &JsonObject, rules: &Rules<'_>) -> Result<(), Check> {
+/// B's `exp` once its lifetime passed.
+fn check_lifetime(claims: &JsonObject, rules: &Rules<'_>) -> Result<i64, Check> {
     let expires_at = required_date(claims, "exp")?;
     let window = Lifetime {
         not_before: numeric_date(claims, "nbf")?,
@@ -81,7 +84,8 @@ fn check_lifetime(claims: &JsonObject, rules: &Rules<'_>) -> Result<(), Check> {
         max_lifetime: rules.max_lifetime,
         counted_from: CountedFrom::StartOrNowWhicheverIsEarlier,
     };
-    window.check(rules.now, &clock)
+    window.check(rules.now, &clock)?;
+    Ok(expires_at)
 }
 
 /// The claim is the string, or an array holding it; numbers and booleans never match.
@@ -115,7 +119,12 @@ mod tests {
     const OID: Uuid = uuid::uuid!("d3e0d3e0-0000-4000-8000-00000000ace1");
     const NOW: i64 = 1_800_000_000;
 
+    /// The verdict, without the `exp` an accepted token yields (checked on its own below).
     fn run(claims: Value, required: &[(&str, &str)]) -> Result<(), AuthzError> {
+        verdict(claims, required).map(|_| ())
+    }
+
+    fn verdict(claims: Value, required: &[(&str, &str)]) -> Result<i64, AuthzError> {
         let required = required.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         let rules = Rules {
             issuer: "https://auth.contoso.example",
@@ -153,6 +162,12 @@ mod tests {
         assert_eq!(run(with(&json!({"exp": NOW - 59})), &[]), Ok(()));
         assert_eq!(run(with(&json!({"nbf": NOW + 59, "iat": null})), &[]), Ok(()));
         assert_eq!(run(with(&json!({"exp": (NOW + 600) as f64 + 0.5})), &[]), Ok(()));
+    }
+
+    #[test]
+    fn an_accepted_token_yields_its_exp_with_a_fraction_cut_off() {
+        assert_eq!(verdict(good(), &[]), Ok(NOW + 600));
+        assert_eq!(verdict(with(&json!({"exp": (NOW + 600) as f64 + 0.5})), &[]), Ok(NOW + 600));
     }
 
     #[test]

@@ -16,6 +16,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use jose::weight;
 use moka::{Expiry, future::Cache};
 use sha2::{Digest, Sha256};
 use url::Url;
@@ -43,16 +44,11 @@ struct Answer {
     keep_for: Duration,
 }
 
-/// What moka keeps per entry besides the key and the value (measured with moka 0.12; the gateway's
-/// `registry::weight` explains how).
-const ENTRY_OVERHEAD: usize = 320;
-
 /// What one answer costs: moka's bookkeeping, the key with its tenant's and URL's texts (each one
 /// allocation, counted with the allocator's header and rounding), and the answer.
 fn weigh(key: &DecisionKey, _answer: &Answer) -> u32 {
-    let texts = [key.tenant.len(), key.url.as_str().len()].map(|len| (len + 8).next_multiple_of(16).max(32));
-    let bytes = ENTRY_OVERHEAD + size_of::<DecisionKey>() + texts.iter().sum::<usize>() + size_of::<Answer>();
-    u32::try_from(bytes).unwrap_or(u32::MAX)
+    let texts = weight::text(&key.tenant) + weight::text(key.url.as_str());
+    weight::to_weight(weight::ENTRY_OVERHEAD + size_of::<DecisionKey>() + texts + size_of::<Answer>())
 }
 
 /// Each answer lives for its own policy's `cache_for`.
@@ -172,7 +168,7 @@ mod tests {
         let answer = Answer { allow: true, keep_for: Duration::from_secs(60) };
         let short = weigh(&key("fabrikam", "https://auth.contoso.example/decide"), &answer) as usize;
         let texts = 32 + 48;
-        assert_eq!(short, ENTRY_OVERHEAD + size_of::<DecisionKey>() + texts + size_of::<Answer>());
+        assert_eq!(short, weight::ENTRY_OVERHEAD + size_of::<DecisionKey>() + texts + size_of::<Answer>());
         let long =
             weigh(&key("fabrikam", &format!("https://auth.contoso.example/{}", "d".repeat(100))), &answer);
         assert_eq!(long as usize - short, 144 - 48, "129 bytes of URL in 144 instead of 35 in 48");

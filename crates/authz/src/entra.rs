@@ -27,6 +27,8 @@ pub trait EntraTokenVerifier: Send + Sync {
 pub struct VerifiedEntraToken {
     pub tid: Uuid,
     pub oid: Uuid,
+    /// Its `exp`, seconds since the epoch.
+    pub expires_at: i64,
 }
 
 /// Why the verifier did not accept a token.
@@ -48,7 +50,7 @@ pub async fn check(
     required_scopes: &[String],
     token: &str,
     subject: &Subject,
-) -> Result<(), AuthzError> {
+) -> Result<i64, AuthzError> {
     let verified = verifier.verify(token, subject.tid, audience, required_scopes).await.map_err(
         |refusal| match refusal {
             Refusal::Invalid { reason, detail } => AuthzError::Refused { reason, detail },
@@ -59,5 +61,5 @@ pub async fn check(
     if verified.tid != subject.tid || verified.oid != subject.oid {
         return Err(AuthzError::UserMismatch);
     }
-    Ok(())
+    Ok(verified.expires_at)
 }

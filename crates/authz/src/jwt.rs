@@ -58,7 +58,7 @@ pub async fn check(
     policy: &JwtPolicy<'_>,
     token: &str,
     subject: &Subject,
-) -> Result<(), AuthzError> {
+) -> Result<i64, AuthzError> {
     let jws = match policy.key {
         JwtKey::JwksUri(url) => {
             let jws = jws::parse(token, "RS256")?;

@@ -6,6 +6,9 @@ mod support;
 use authz::{AuthorizerConfig, AuthzError, Decision, Policy, PolicyKind, Refusal, VerifiedEntraToken};
 use support::{FakeEntra, OTHER_TID, OTHER_USER, TID, USER, VerifierCall, authorizer_with, subject};
 
+/// The `exp` the verifier reports for B.
+const EXP: i64 = 1_900_000_000;
+
 fn policy() -> Policy {
     Policy::Entra {
         audience: "api://contoso".into(),
@@ -15,10 +18,11 @@ fn policy() -> Policy {
 
 #[tokio::test]
 async fn a_token_for_the_same_user_is_allowed_after_one_verifier_call_with_a1s_tenant() {
-    let entra = FakeEntra::answering(Ok(VerifiedEntraToken { tid: TID, oid: USER }));
+    let entra = FakeEntra::answering(Ok(VerifiedEntraToken { tid: TID, oid: USER, expires_at: EXP }));
     let authz = authorizer_with(AuthorizerConfig::default(), entra.clone());
     let decision = authz.check(&policy(), Some("b.token.here"), &subject()).await;
-    assert_eq!(decision, Ok(Decision::Allowed { policy: PolicyKind::Entra, cached: false }));
+    let expires_at = Some(EXP);
+    assert_eq!(decision, Ok(Decision::Allowed { policy: PolicyKind::Entra, cached: false, expires_at }));
     assert_eq!(
         entra.calls(),
         vec![VerifierCall {
@@ -32,7 +36,7 @@ async fn a_token_for_the_same_user_is_allowed_after_one_verifier_call_with_a1s_t
 
 #[tokio::test]
 async fn a_token_for_another_user_is_a_user_mismatch() {
-    let entra = FakeEntra::answering(Ok(VerifiedEntraToken { tid: TID, oid: OTHER_USER }));
+    let entra = FakeEntra::answering(Ok(VerifiedEntraToken { tid: TID, oid: OTHER_USER, expires_at: EXP }));
     let authz = authorizer_with(AuthorizerConfig::default(), entra);
     let error = authz.check(&policy(), Some("b"), &subject()).await.unwrap_err();
     assert_eq!(error, AuthzError::UserMismatch);
@@ -41,7 +45,7 @@ async fn a_token_for_another_user_is_a_user_mismatch() {
 
 #[tokio::test]
 async fn a_token_from_another_entra_tenant_is_a_user_mismatch_even_with_the_same_oid() {
-    let entra = FakeEntra::answering(Ok(VerifiedEntraToken { tid: OTHER_TID, oid: USER }));
+    let entra = FakeEntra::answering(Ok(VerifiedEntraToken { tid: OTHER_TID, oid: USER, expires_at: EXP }));
     let authz = authorizer_with(AuthorizerConfig::default(), entra);
     let error = authz.check(&policy(), Some("b"), &subject()).await.unwrap_err();
     assert_eq!(error, AuthzError::UserMismatch);

@@ -38,8 +38,10 @@ async fn a_good_rs256_token_for_the_same_user_is_allowed_after_one_key_fetch() {
     let keys = KeyServer::start(&[&key]).await;
     let authz = authorizer(AuthorizerConfig::default());
     for _ in 0..3 {
-        let decision = authz.check(&keys.policy(), Some(&key.sign(&claims())), &subject()).await;
-        assert_eq!(decision, Ok(Decision::Allowed { policy: PolicyKind::Jwt, cached: false }));
+        let claims = claims();
+        let decision = authz.check(&keys.policy(), Some(&key.sign(&claims)), &subject()).await;
+        let expires_at = claims["exp"].as_i64();
+        assert_eq!(decision, Ok(Decision::Allowed { policy: PolicyKind::Jwt, cached: false, expires_at }));
     }
     assert_eq!(keys.fetches().await, 1);
 }

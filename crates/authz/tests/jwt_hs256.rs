@@ -15,10 +15,12 @@ fn header() -> serde_json::Value {
 
 #[tokio::test]
 async fn a_token_signed_with_the_shared_secret_is_allowed() {
-    let token = sign_hs256(HS256_SECRET, &header(), &claims());
+    let claims = claims();
+    let token = sign_hs256(HS256_SECRET, &header(), &claims);
     let decision =
         authorizer(AuthorizerConfig::default()).check(&hs256_policy(), Some(&token), &subject()).await;
-    assert_eq!(decision, Ok(Decision::Allowed { policy: PolicyKind::Jwt, cached: false }));
+    let expires_at = claims["exp"].as_i64();
+    assert_eq!(decision, Ok(Decision::Allowed { policy: PolicyKind::Jwt, cached: false, expires_at }));
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use support::{OTHER_USER, allow, authorizer, subject, webhook, webhook_policy};
 const MINUTE: Duration = Duration::from_secs(60);
 
 fn allowed(cached: bool) -> Result<Decision, AuthzError> {
-    Ok(Decision::Allowed { policy: PolicyKind::Webhook, cached })
+    Ok(Decision::Allowed { policy: PolicyKind::Webhook, cached, expires_at: None })
 }
 
 #[tokio::test]

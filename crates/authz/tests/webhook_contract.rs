@@ -17,7 +17,10 @@ async fn an_allow_answer_allows() {
     let policy = webhook_policy(&server, SECRET, Duration::ZERO);
     let decision =
         authorizer(AuthorizerConfig::default()).check(&policy, Some("vendor-artifact"), &subject()).await;
-    assert_eq!(decision, Ok(Decision::Allowed { policy: PolicyKind::Webhook, cached: false }));
+    assert_eq!(
+        decision,
+        Ok(Decision::Allowed { policy: PolicyKind::Webhook, cached: false, expires_at: None })
+    );
 }
 
 #[tokio::test]

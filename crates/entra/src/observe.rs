@@ -24,7 +24,7 @@ impl KeySource {
 
     pub fn label(self) -> &'static str {
         match self {
-            Self::Shared => "organizations",
+            Self::Shared => "common",
             Self::SharedV2 => "organizations/v2.0",
             Self::Tenant => "tenant",
             Self::TenantV2 => "tenant/v2.0",
@@ -33,7 +33,7 @@ impl KeySource {
 }
 
 /// One fetch of a metadata document or key set. `authority` is the [`KeySource`] label of what was
-/// fetched (`organizations`, `organizations/v2.0`, `tenant`, `tenant/v2.0`), never a tenant id.
+/// fetched (`common`, `organizations/v2.0`, `tenant`, `tenant/v2.0`), never a tenant id.
 #[derive(Debug, Clone, Copy)]
 pub struct FetchEvent<'a> {
     pub authority: &'a str,

@@ -1,8 +1,8 @@
 //! Where a token's key and expected issuer come from: per token version, one metadata document and
 //! key set that every tenant shares, and a tenant's own only for a key the shared set lacks.
 //!
-//! Entra publishes the same signing keys for every tenant of a cloud, so the multi-tenant
-//! (`organizations`) metadata serves them all: its issuer is a `{tenantid}` template, which the
+//! Entra publishes the same signing keys for every tenant of a cloud, so the multi-tenant metadata
+//! (`common` for v1 tokens, as Microsoft documents it; `organizations` for v2) serves them all: its issuer is a `{tenantid}` template, which the
 //! validator fills in with the token's tenant (already accepted by the authority), so every token's
 //! issuer is still checked against its own tenant. N tenants then cost one metadata fetch and one
 //! key-set fetch per token version, not N. A tenant may still sign with keys of its own (Microsoft: a
@@ -32,8 +32,15 @@ use crate::{
 /// What Entra writes where a multi-tenant issuer names the tenant.
 pub const TENANT_TEMPLATE: &str = "{tenantid}";
 
-/// The authority whose metadata every work-or-school tenant shares.
-const SHARED_SEGMENT: &str = "organizations";
+/// The authority whose metadata every work-or-school tenant shares, per token version: Microsoft
+/// documents v1's multi-tenant document under `common` (issuer `https://sts.windows.net/{tenantid}/`)
+/// and v2's under `organizations` (`https://login.microsoftonline.com/{tenantid}/v2.0`).
+fn shared_segment(version: TokenVersion) -> &'static str {
+    match version {
+        TokenVersion::V1 => "common",
+        TokenVersion::V2 => "organizations",
+    }
+}
 
 /// A key set, named by its URL and labelled with the source it was reached through.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -112,7 +119,7 @@ impl KeySources {
         tid: Uuid,
         kid: &str,
     ) -> Result<(Arc<Metadata>, Arc<VerificationKey>), Rejection> {
-        let shared = self.document(Scope::Shared, SHARED_SEGMENT, version).await?;
+        let shared = self.document(Scope::Shared, shared_segment(version), version).await?;
         let vouches = shared.issuer.contains(TENANT_TEMPLATE);
         if vouches {
             match self.key_in(Scope::Shared, &shared, version, kid).await {
@@ -182,11 +189,12 @@ impl KeySources {
     /// The longest cool-down left of the shared documents and, when named, of `tenant`'s own.
     pub fn metadata_retry_after(&self, tenant: Option<Uuid>) -> Option<Duration> {
         let own = tenant.map(|tid| tid.hyphenated().to_string());
-        let segments =
-            [(Scope::Shared, SHARED_SEGMENT)].into_iter().chain(own.as_deref().map(|t| (Scope::Tenant, t)));
         let mut left = None;
-        for (scope, segment) in segments {
-            for version in [TokenVersion::V1, TokenVersion::V2] {
+        for version in [TokenVersion::V1, TokenVersion::V2] {
+            let segments = [(Scope::Shared, shared_segment(version))]
+                .into_iter()
+                .chain(own.as_deref().map(|t| (Scope::Tenant, t)));
+            for (scope, segment) in segments {
                 let Ok(url) = self.metadata_url(segment, version) else { continue };
                 left = left.max(self.metadata(scope).cooldown_left(&url));
             }

@@ -1,5 +1,5 @@
-//! Key sources shared across tenants: every tenant's token is verified with the one `organizations`
-//! document and key set per token version, its issuer still checked against its own tenant, and a
+//! Key sources shared across tenants: every tenant's token is verified with the one shared document
+//! and key set per token version (`common` for v1, `organizations` for v2), its issuer still checked against its own tenant, and a
 //! tenant's own document and key set are asked only for a key the shared set lacks.
 #![expect(clippy::unwrap_used, reason = "a test that cannot set itself up should fail loudly")]
 
@@ -33,7 +33,7 @@ struct Entra {
 
 struct Documents {
     base: String,
-    /// The issuer `organizations` names, when not Entra's template.
+    /// The issuer `common` and `organizations` name, when not Entra's template.
     shared_issuer: Option<String>,
 }
 
@@ -41,9 +41,9 @@ impl Respond for Documents {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let segment = request.url.path().split('/').nth(1).unwrap_or_default();
         let v2 = request.url.path().contains("/v2.0/");
-        let tid = if segment == "organizations" { "{tenantid}" } else { segment };
+        let tid = if matches!(segment, "organizations" | "common") { "{tenantid}" } else { segment };
         let issuer = match (&self.shared_issuer, segment, v2) {
-            (Some(fixed), "organizations", _) => fixed.clone(),
+            (Some(fixed), "organizations" | "common", _) => fixed.clone(),
             (_, _, false) => format!("https://sts.windows.net/{tid}/"),
             (_, _, true) => format!("https://login.microsoftonline.com/{tid}/v2.0"),
         };
@@ -61,7 +61,7 @@ struct KeySets {
 impl Respond for KeySets {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let segment = request.url.path().split('/').nth(1).unwrap_or_default();
-        let tid = if segment == "organizations" { "{tenantid}" } else { segment };
+        let tid = if matches!(segment, "organizations" | "common") { "{tenantid}" } else { segment };
         let v2 = request.url.path().contains("/v2.0/");
         let issuer = v2.then(|| format!("https://login.microsoftonline.com/{tid}/v2.0"));
         let mut keys: Vec<Value> =
@@ -75,7 +75,7 @@ impl Respond for KeySets {
     }
 }
 
-const SEGMENT: &str = "(organizations|[0-9a-f-]{36})";
+const SEGMENT: &str = "(organizations|common|[0-9a-f-]{36})";
 
 impl Entra {
     async fn start(shared: &[&TestKey]) -> Self {
@@ -148,9 +148,9 @@ async fn fifty_tenants_cost_one_metadata_fetch_and_one_key_set_fetch_per_token_v
         check(&validator, *tenant, &key.sign(&v1_claims(*tenant))).await.unwrap();
         check(&validator, *tenant, &key.sign(&v2_claims(*tenant))).await.unwrap();
     }
-    assert_eq!(entra.requests("/organizations/.well-known/openid-configuration").await, 1);
+    assert_eq!(entra.requests("/common/.well-known/openid-configuration").await, 1);
     assert_eq!(entra.requests("/organizations/v2.0/.well-known/openid-configuration").await, 1);
-    assert_eq!(entra.requests("/organizations/discovery/keys").await, 1);
+    assert_eq!(entra.requests("/common/discovery/keys").await, 1);
     assert_eq!(entra.requests("/organizations/discovery/v2.0/keys").await, 1);
     assert_eq!(entra.server.received_requests().await.unwrap().len(), 4, "nothing per tenant");
 
@@ -159,7 +159,7 @@ async fn fifty_tenants_cost_one_metadata_fetch_and_one_key_set_fetch_per_token_v
     let ages = validator.key_ages();
     let mut labels: Vec<&str> = ages.iter().map(|(source, _, _)| source.as_str()).collect();
     labels.sort_unstable();
-    assert_eq!(labels, ["organizations", "organizations/v2.0"], "key ages by key set, not by tenant");
+    assert_eq!(labels, ["common", "organizations/v2.0"], "key ages by key set, not by tenant");
 }
 
 #[tokio::test]
@@ -235,7 +235,7 @@ async fn a_tenant_signing_with_its_own_key_is_verified_by_its_own_key_set_at_one
     assert_eq!(entra.requests(&format!("/{own_keys}/discovery/keys")).await, 1, "one extra fetch");
     assert_eq!(entra.requests(&format!("/{own_keys}/v2.0/.well-known/openid-configuration")).await, 1);
     assert_eq!(entra.requests(&format!("/{own_keys}/discovery/v2.0/keys")).await, 1);
-    assert_eq!(entra.requests("/organizations/discovery/keys").await, 1, "the shared set cools down");
+    assert_eq!(entra.requests("/common/discovery/keys").await, 1, "the shared set cools down");
     assert_eq!(entra.requests_for(other).await, 0);
 
     // Its own key never verifies another tenant's token, even one naming that key.
@@ -243,8 +243,10 @@ async fn a_tenant_signing_with_its_own_key_is_verified_by_its_own_key_set_at_one
     assert_eq!(check(&validator, other, &borrowed).await.unwrap_err(), Rejection::UnknownKey);
     let labels: Vec<(String, FetchKind)> = events.lock().unwrap().clone();
     assert!(
-        labels.iter().all(|(label, _)| ["organizations", "organizations/v2.0", "tenant", "tenant/v2.0"]
-            .contains(&label.as_str())),
+        labels
+            .iter()
+            .all(|(label, _)| ["common", "organizations/v2.0", "tenant", "tenant/v2.0"]
+                .contains(&label.as_str())),
         "labelled by key source, never by tenant: {labels:?}"
     );
     assert!(labels.contains(&("tenant".to_owned(), FetchKind::Keys)), "{labels:?}");
@@ -267,7 +269,7 @@ async fn a_rotated_shared_key_is_learnt_for_every_tenant_with_one_refetch() {
         let token = new.sign(&with(v1_claims(*tenant), &json!({"uti": "rotated"})));
         check(&validator, *tenant, &token).await.unwrap();
     }
-    assert_eq!(entra.requests("/organizations/discovery/keys").await, 2, "one refetch for all");
+    assert_eq!(entra.requests("/common/discovery/keys").await, 2, "one refetch for all");
     for tenant in tenants {
         assert_eq!(entra.requests_for(tenant).await, 0, "no tenant's own source");
     }
@@ -303,7 +305,11 @@ async fn a_shared_document_without_a_tenant_template_does_not_vouch_for_tenants(
         "its own document"
     );
     assert_eq!(entra.requests(&format!("/{tenant}/discovery/keys")).await, 1);
-    let shared_keys = entra.matching(|path| path.starts_with("/organizations/discovery/")).await;
+    let shared_keys = entra
+        .matching(|path| {
+            path.starts_with("/common/discovery/") || path.starts_with("/organizations/discovery/")
+        })
+        .await;
     assert_eq!(shared_keys, 0, "the shared set is not used");
     let shared_issuer = key.sign(&with(v1_claims(tenant), &json!({"iss": fixed})));
     assert_eq!(check(&validator, tenant, &shared_issuer).await.unwrap_err(), Rejection::Issuer);

@@ -63,7 +63,7 @@ async fn an_organizations_authority_accepts_allow_listed_tenants_and_refuses_oth
     let allowed = [TENANT];
     let token = key.sign(&v1_claims(TENANT));
     assert!(validator.validate(&token, &acs(Authority::Organizations(&allowed))).await.is_ok());
-    assert_eq!(idp.requests_to("/organizations/.well-known").await, 1);
+    assert_eq!(idp.requests_to("/common/.well-known").await, 1);
 
     let stranger = TestKey::generate("k1", 2048).sign(&v1_claims(OTHER_TENANT));
     let before = idp.server.received_requests().await.unwrap().len();
@@ -111,7 +111,7 @@ async fn a_flood_of_unknown_kids_causes_at_most_one_fetch_per_key_set_within_the
     let results = futures_util::future::join_all(tokens.iter().map(|t| check(&validator, t))).await;
     assert!(results.iter().all(|r| *r == Err(Rejection::UnknownKey)));
     // The shared set is cooling down; the tenant's own set is looked at once, then cools down too.
-    assert_eq!(idp.requests_to("/organizations/discovery/keys").await, 1, "the shared set: no refetch");
+    assert_eq!(idp.requests_to("/common/discovery/keys").await, 1, "the shared set: no refetch");
     assert_eq!(idp.requests_to(&format!("/{TENANT}/discovery/keys")).await, 1, "the tenant's own: once");
 }
 
@@ -194,7 +194,7 @@ async fn the_background_refresh_fetches_every_key_source_in_use() {
     assert_eq!(idp.requests_to("/.well-known").await, 2);
     let ages = validator.key_ages();
     assert_eq!(ages.len(), 1);
-    assert_eq!((ages[0].0.as_str(), ages[0].1.as_str()), ("organizations", "k1"), "by key set, not tenant");
+    assert_eq!((ages[0].0.as_str(), ages[0].1.as_str()), ("common", "k1"), "by key set, not tenant");
 }
 
 #[tokio::test]

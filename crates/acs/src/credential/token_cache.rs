@@ -14,6 +14,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use jose::weight;
 use moka::{Expiry, future::Cache};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -30,9 +31,6 @@ const REFRESH_MARGIN_DIVISOR: u32 = 10;
 /// The memory the tokens may take: about 12 000 tenants' tokens. Beyond, the least used tenants
 /// fetch theirs again.
 const MAX_BYTES: u64 = 24 * 1024 * 1024;
-/// What moka keeps per entry besides the key and the value (measured with moka 0.12; the gateway's
-/// `registry::weight` explains how).
-const ENTRY_OVERHEAD: usize = 320;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct TokenKey {
@@ -49,11 +47,11 @@ struct CachedToken {
 /// What one token costs: moka's bookkeeping, the key with the tenant's shared text, the entry and the
 /// token's text (each text one allocation, counted with the allocator's header and rounding).
 fn weigh(key: &TokenKey, value: &CachedToken) -> u32 {
-    let allocation = |len: usize| (len + 8).next_multiple_of(16).max(32);
-    let tenant = allocation(2 * size_of::<usize>() + key.tenant.len());
-    let token = allocation(value.token.expose_secret().len());
-    let bytes = ENTRY_OVERHEAD + size_of::<TokenKey>() + tenant + size_of::<CachedToken>() + token;
-    u32::try_from(bytes).unwrap_or(u32::MAX)
+    let tenant = weight::alloc(2 * size_of::<usize>() + key.tenant.len());
+    let token = weight::text(value.token.expose_secret());
+    weight::to_weight(
+        weight::ENTRY_OVERHEAD + size_of::<TokenKey>() + tenant + size_of::<CachedToken>() + token,
+    )
 }
 
 struct UntilRefresh;
@@ -142,7 +140,10 @@ mod tests {
         let key = TokenKey { tenant: "fabrikam".into(), credential: [0; 32] };
         let token = |len: usize| CachedToken { token: "t".repeat(len).into(), fresh_for: Duration::ZERO };
         let weight = weigh(&key, &token(1500)) as usize;
-        assert_eq!(weight, ENTRY_OVERHEAD + size_of::<TokenKey>() + 32 + size_of::<CachedToken>() + 1520);
+        assert_eq!(
+            weight,
+            weight::ENTRY_OVERHEAD + size_of::<TokenKey>() + 32 + size_of::<CachedToken>() + 1520
+        );
         assert!((1_900..2_100).contains(&weight), "about 2 KiB: {weight}");
     }
 

@@ -1,4 +1,4 @@
-//! A wiremock Entra: metadata and key sets for one tenant and `organizations`, and token minting.
+//! A wiremock Entra: metadata and key sets for one tenant, `organizations` and `common`, and token minting.
 
 use std::sync::{
     Arc,
@@ -172,14 +172,18 @@ pub struct Idp {
 }
 
 impl Idp {
-    /// Metadata for `TENANT` and `organizations` (v1 and v2), and key sets serving `keys`.
+    /// Metadata for `TENANT`, `organizations` and `common` (v1 and v2), and key sets serving `keys`.
     pub async fn start(keys: &[&TestKey]) -> Self {
         let server = MockServer::start().await;
         let base = server.uri();
         let metadata_down = Arc::new(AtomicBool::new(false));
         let document = |document: Value| MetadataDocument { document, down: metadata_down.clone() };
-        for segment in [TENANT.to_string(), "organizations".to_owned()] {
-            let tid = if segment == "organizations" { "{tenantid}".to_owned() } else { segment.clone() };
+        for segment in [TENANT.to_string(), "organizations".to_owned(), "common".to_owned()] {
+            let tid = if segment == "organizations" || segment == "common" {
+                "{tenantid}".to_owned()
+            } else {
+                segment.clone()
+            };
             Mock::given(method("GET"))
                 .and(path(format!("/{segment}/.well-known/openid-configuration")))
                 .respond_with(document(json!({
@@ -209,7 +213,7 @@ impl Idp {
         let v1: Vec<Value> = keys.iter().map(|k| k.jwk(None)).collect();
         let issuer = v2_issuer.unwrap_or("https://login.microsoftonline.com/{tenantid}/v2.0");
         let v2: Vec<Value> = keys.iter().map(|k| k.jwk(Some(issuer))).collect();
-        for segment in [TENANT.to_string(), "organizations".to_owned()] {
+        for segment in [TENANT.to_string(), "organizations".to_owned(), "common".to_owned()] {
             let v1_keys = Mock::given(method("GET"))
                 .and(path(format!("/{segment}/discovery/keys")))
                 .respond_with(ResponseTemplate::new(200).set_body_json(json!({"keys": v1})));

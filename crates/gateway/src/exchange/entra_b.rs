@@ -24,7 +24,9 @@ impl authz::EntraTokenVerifier for EntraB {
             app: None,
         };
         match self.0.validate(token, &expectations).await {
-            Ok(valid) => Ok(authz::VerifiedEntraToken { tid: valid.tid, oid: valid.oid }),
+            Ok(valid) => {
+                Ok(authz::VerifiedEntraToken { tid: valid.tid, oid: valid.oid, expires_at: valid.expires_at })
+            }
             Err(entra::Rejection::KeysUnavailable) => Err(authz::Refusal::Unavailable),
             Err(entra::Rejection::TenantNotAllowed | entra::Rejection::UserMismatch) => {
                 Err(authz::Refusal::OtherUser)

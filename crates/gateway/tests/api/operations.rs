@@ -68,7 +68,7 @@ async fn metrics_count_exchanges_per_tenant_and_outcome() {
     assert_eq!((exchanges("miss"), exchanges("hit"), exchanges("error")), (Some(2.0), Some(1.0), Some(2.0)));
     assert_eq!(sample(&text, "acsgw_upstream_duration_seconds_count", &[]), Some(2.0));
     assert_eq!(
-        sample(&text, "acsgw_signing_key_fetches_total", &[("authority", "organizations"), ("result", "ok")]),
+        sample(&text, "acsgw_signing_key_fetches_total", &[("authority", "common"), ("result", "ok")]),
         Some(2.0),
         "the shared metadata and keys"
     );
@@ -77,7 +77,7 @@ async fn metrics_count_exchanges_per_tenant_and_outcome() {
     // The first tenant is loaded by its first exchange and served from the cache to the next two.
     assert!(sample(&text, "acsgw_tenant_cache_events_total", &[("event", "hit")]).unwrap() >= 2.0);
     assert!(
-        text.lines().any(|l| l.starts_with("acsgw_signing_key_age_seconds{authority=\"organizations\"")),
+        text.lines().any(|l| l.starts_with("acsgw_signing_key_age_seconds{authority=\"common\"")),
         "{text}"
     );
     assert!(!text.contains(crate::helpers::ENTRA_TENANT), "no series per Entra authority:\n{text}");
