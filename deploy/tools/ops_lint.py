@@ -218,7 +218,13 @@ def cmd_consistency() -> int:
     shutdown = int(config["ACSGW_SHUTDOWN_TIMEOUT_SECONDS"])
     sleep = container.get("lifecycle", {}).get("preStop", {}).get("sleep", {}).get("seconds", 0)
     grace = pod["spec"]["terminationGracePeriodSeconds"]
-    check(grace > shutdown + sleep, f"terminationGracePeriodSeconds {grace} <= shutdown {shutdown} + preStop {sleep}")
+    flush = 5  # the gateway's final statistics flush is bounded by 5 s
+    check(
+        grace > shutdown + sleep + flush,
+        f"terminationGracePeriodSeconds {grace} <= shutdown {shutdown} + preStop {sleep} + statistics flush {flush}",
+    )
+    ttl = int(config.get("ACSGW_TENANT_CACHE_TTL_SECONDS", "3600"))
+    check(ttl >= 600, f"ACSGW_TENANT_CACHE_TTL_SECONDS {ttl}: NOTIFY invalidates; a short TTL reloads every tenant that often")
 
     # Selectors match the pods they are meant for.
     pod_labels = pod["metadata"]["labels"]

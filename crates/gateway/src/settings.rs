@@ -107,7 +107,9 @@ const VARIABLES: &[(&str, &str, Option<&str>)] = &[
     ("ACSGW_TENANT_CACHE_MB", "tenant_cache_mb", Some("256")),
     ("ACSGW_EXCHANGE_CACHE_MB", "exchange_cache_mb", Some("32")),
     ("ACSGW_TOKEN_CACHE_MB", "token_cache_mb", Some("32")),
-    ("ACSGW_SHUTDOWN_TIMEOUT_SECONDS", "shutdown_timeout_seconds", Some("30")),
+    // As long as one exchange may take upstream (ACSGW_ACS_TOTAL_TIMEOUT_MS); the statistics flush
+    // after it is bounded by 5 s.
+    ("ACSGW_SHUTDOWN_TIMEOUT_SECONDS", "shutdown_timeout_seconds", Some("10")),
     ("ACSGW_KEY_REFRESH_COOLDOWN_SECONDS", "key_refresh_cooldown_seconds", Some("300")),
     ("ACSGW_HEARTBEAT_SECONDS", "heartbeat_seconds", Some("5")),
     ("ACSGW_ACS_ATTEMPT_TIMEOUT_MS", "acs_attempt_timeout_ms", Some("5000")),
