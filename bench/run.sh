@@ -142,6 +142,24 @@ metrics_row() {
     >>"$dir/table.md"
 }
 
+# Stops the gateway (SIGTERM) in the middle of a miss run and records how long it took to exit:
+# in-flight exchanges finish, the statistics are flushed.
+shutdown_row() {
+  echo "== shutdown under load" >&2
+  NO_PROXY=127.0.0.1,localhost taskset -c 1 "$bin/acs-loadgen" --env-file "$dir/env" --scenario miss \
+    --concurrency "$concurrency" --duration 10 --distinct-tokens "$misses" >"$dir/shutdown.out" 2>&1 &
+  local load=$! start end
+  sleep 4
+  start=$(date +%s.%N)
+  kill -TERM "$gw_pid"
+  wait "$gw_pid" 2>/dev/null || true
+  end=$(date +%s.%N)
+  gw_pid=""
+  wait "$load" 2>/dev/null || true
+  printf '| shutdown (SIGTERM during misses at full speed) | %s | | | | | | | %.2f s to exit | |\n' \
+    "$concurrency" "$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')" >>"$dir/table.md"
+}
+
 machine
 for entry in "${gateways[@]}"; do
   name=${entry%%=*} gateway=${entry#*=}
@@ -162,6 +180,7 @@ for entry in "${gateways[@]}"; do
     measure "hit-with-$n-tenants" --scenario hit --distinct-tokens "$hits"
     sed -i "\$s/^| hit |/| hit, one tenant of $n |/" "$dir/table.md"
   done
+  shutdown_row
   stop_stack
   rm -rf "$dir/data"
   echo "## $name ($gateway)"

@@ -155,8 +155,8 @@ impl Metrics {
             ),
             key_fetches: r.counter_vec(
                 "acsgw_signing_key_fetches_total",
-                "Fetches of Entra metadata and signing keys, by authority kind (organizations, tenant, with \
-                 /v2.0 for v2 tokens) and result.",
+                "Fetches of Entra metadata and signing keys, by authority kind (common and organizations/v2.0: \
+                 shared by every tenant; tenant and tenant/v2.0: a tenant's own) and result.",
                 &["authority", "result"],
             ),
             tenant_cache_events: r.counter_vec(
