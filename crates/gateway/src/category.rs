@@ -36,6 +36,8 @@ pub enum ClientFault {
     Validation,
     /// No usable credential (the admin API's key).
     Unauthenticated,
+    /// A valid credential whose role does not allow the call (the admin API's key).
+    Forbidden,
     /// The exchange's tenant does not exist.
     UnknownTenant,
     /// The admin API's resource does not exist.
@@ -90,6 +92,7 @@ impl Category {
             Self::Client(ClientFault::Input) => "invalid_request",
             Self::Client(ClientFault::Validation) => "validation_failed",
             Self::Client(ClientFault::Unauthenticated) => "unauthorized",
+            Self::Client(ClientFault::Forbidden) => "forbidden",
             Self::Client(ClientFault::UnknownTenant) => "tenant_not_found",
             Self::Client(ClientFault::NotFound) => "not_found",
             Self::Client(ClientFault::Conflict) => "conflict",
@@ -115,6 +118,7 @@ impl Category {
             Self::Client(ClientFault::Input) => StatusCode::BAD_REQUEST,
             Self::Client(ClientFault::Validation) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Client(ClientFault::Unauthenticated) => StatusCode::UNAUTHORIZED,
+            Self::Client(ClientFault::Forbidden) => StatusCode::FORBIDDEN,
             Self::Client(ClientFault::UnknownTenant | ClientFault::NotFound) => StatusCode::NOT_FOUND,
             Self::Client(ClientFault::Conflict) => StatusCode::CONFLICT,
             Self::Client(ClientFault::PreconditionRequired) => StatusCode::PRECONDITION_REQUIRED,

@@ -1,15 +1,13 @@
-//! The command line: `serve`, `migrate`, `admin-key create`, `reseal`.
+//! The command line: `serve`, `migrate`, `admin-key create | list | revoke`, `reseal`.
+
+mod admin_key;
 
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
-use registry::{
-    admin_keys::{self, AdminKeyName},
-    audit::Actor,
-    tenants::TenantStore,
-};
-use secrecy::ExposeSecret;
+use registry::{audit::Actor, tenants::TenantStore};
 
+use self::admin_key::AdminKeyCommand;
 use crate::{
     Application,
     settings::{DatabaseSettings, LogSettings, Settings, SettingsError, Source},
@@ -40,7 +38,7 @@ enum Command {
     Serve,
     /// Apply the registry's database migrations and exit (needs DATABASE_URL).
     Migrate,
-    /// Manage admin API keys.
+    /// Create, list and revoke admin API keys (needs DATABASE_URL).
     AdminKey {
         #[command(subcommand)]
         command: AdminKeyCommand,
@@ -48,16 +46,6 @@ enum Command {
     /// Seal every stored secret again under the first key of ACSGW_SECRET_KEYS, after adding a new
     /// key in front. Old keys can be removed once this has run.
     Reseal,
-}
-
-#[derive(Debug, Subcommand)]
-enum AdminKeyCommand {
-    /// Create an admin key and print it once; only its hash is stored.
-    Create {
-        /// Who the key is for; shown as the actor in audit events.
-        #[arg(long)]
-        name: String,
-    },
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
@@ -119,16 +107,7 @@ async fn execute(command: Command, source: &Source) -> Result<(), Failure> {
                 if applied.is_empty() { "none (up to date)".into() } else { format!("{applied:?}") }
             );
         }
-        Command::AdminKey { command: AdminKeyCommand::Create { name } } => {
-            let name = AdminKeyName::parse(&name)
-                .map_err(|e| SettingsError { variable: "--name", message: e.to_string() })?;
-            let pool = startup::pool(&DatabaseSettings::from_source(source)?)?;
-            let key = admin_keys::create(&pool, &name, &Actor::cli("admin-key create"))
-                .await
-                .map_err(anyhow::Error::from)?;
-            eprintln!("admin key {:?} created; it is shown once and cannot be read back:", name.as_str());
-            println!("{}", key.expose_secret());
-        }
+        Command::AdminKey { command } => admin_key::execute(command, source).await?,
         Command::Reseal => {
             let settings = Settings::from_source(source)?;
             let pool = startup::pool(&settings.database)?;

@@ -32,13 +32,16 @@ use crate::routes::{admin, exchange, health};
         admin::tenants::delete_tenant,
         admin::audit_events::list_audit_events,
         admin::stats::tenant_stats,
+        admin::admin_keys::create_admin_key,
+        admin::admin_keys::list_admin_keys,
+        admin::admin_keys::revoke_admin_key,
         crate::routes::metrics::metrics,
     ),
     components(schemas(crate::problem::ProblemBody, crate::problem::FieldError)),
     modifiers(&AdminKeyScheme, &ResponseHeaders),
     tags(
         (name = "exchange", description = "Entra token of a Teams user (A1) for an ACS token (D), for end-user apps"),
-        (name = "admin", description = "Tenant registry, for SaaS operators"),
+        (name = "admin", description = "Tenant registry and admin keys, for SaaS operators; each key's role limits what it may do (403 `forbidden`)"),
         (name = "operations"),
     ),
 )]

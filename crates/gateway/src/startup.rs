@@ -104,6 +104,7 @@ impl Application {
             exchanger,
             metrics,
             stats,
+            admin_key_usage: Default::default(),
             was_ready: AtomicBool::new(false),
         });
         let background = vec![
@@ -188,6 +189,7 @@ impl Application {
         let deadline = tokio::time::Instant::now() + EXIT_WRITES_DEADLINE;
         let (pool, stats) = (&self.state.pool, &self.state.stats);
         stats.flush_before_exit(pool, deadline).await;
+        self.state.admin_key_usage.flush_before_exit(pool, deadline).await;
         match tokio::time::timeout_at(deadline, registry::replicas::leave(pool, self.replica_id)).await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => tracing::warn!(%error, "could not remove this replica's heartbeat"),
@@ -340,7 +342,8 @@ async fn forget_deleted_tenants(state: &AppState) {
     state.metrics.forget_tenants(&deleted);
 }
 
-/// Writes this replica's per-minute statistics every `every`, and prunes old rows about hourly.
+/// Writes this replica's per-minute statistics and its admin keys' last use every `every`, and
+/// prunes old statistics about hourly.
 fn spawn_stats_flush(state: web::Data<AppState>, every: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(every);
@@ -348,6 +351,9 @@ fn spawn_stats_flush(state: web::Data<AppState>, every: Duration) -> JoinHandle<
         loop {
             ticks.tick().await;
             state.stats.flush(&state.pool, &state.registry).await;
+            if let Err(error) = state.admin_key_usage.flush(&state.pool, &state.registry).await {
+                tracing::warn!(%error, "could not write when admin keys were last used; will retry");
+            }
             if last_prune.is_none_or(|at| at.elapsed() > Duration::from_secs(3600)) {
                 let before = chrono::Utc::now() - crate::observability::stats::RETENTION;
                 match registry::stats::prune(&state.pool, before).await {

@@ -3,7 +3,9 @@
 
 use std::sync::{Arc, atomic::AtomicBool};
 
-use registry::{cache::TenantCache, domain::Transport, health::RegistryHealth, tenants::TenantStore};
+use registry::{
+    admin_keys::KeyUsage, cache::TenantCache, domain::Transport, health::RegistryHealth, tenants::TenantStore,
+};
 use sqlx::PgPool;
 
 use crate::{
@@ -22,6 +24,8 @@ pub struct AppState {
     pub exchanger: Exchanger,
     pub metrics: Arc<Metrics>,
     pub stats: Arc<StatsRecorder>,
+    /// Admin keys used since the last flush; written with the statistics.
+    pub admin_key_usage: KeyUsage,
     /// Whether `/readyz` has found Postgres migrated once: such a replica stays in rotation while
     /// Postgres is unreachable.
     pub was_ready: AtomicBool,

@@ -28,6 +28,7 @@ pub enum Action {
     TenantAcsRotated,
     TenantDeleted,
     AdminKeyCreated,
+    AdminKeyRevoked,
     SecretsResealed,
 }
 
@@ -39,6 +40,7 @@ impl Action {
             Self::TenantAcsRotated => "tenant.acs_rotated",
             Self::TenantDeleted => "tenant.deleted",
             Self::AdminKeyCreated => "admin_key.created",
+            Self::AdminKeyRevoked => "admin_key.revoked",
             Self::SecretsResealed => "secrets.resealed",
         }
     }

@@ -6,6 +6,10 @@
 )]
 
 mod admin_auth;
+mod admin_key_cli;
+mod admin_key_lifecycle;
+mod admin_keys;
+mod admin_roles;
 mod attacks;
 mod audit_events;
 mod binary;

@@ -28,10 +28,7 @@ impl ServiceUrl {
             _ => return Err(InvalidValue::new("must be an https URL")),
         }
         match url.host() {
-            None => return Err(InvalidValue::new("must name a host")),
-            Some(url::Host::Domain(name)) if name.is_empty() => {
-                return Err(InvalidValue::new("must name a host"));
-            }
+            None | Some(url::Host::Domain("")) => return Err(InvalidValue::new("must name a host")),
             // The URL standard lets `&`, `'`, `;` and more into a host (and IDNA maps e.g. U+037E to
             // `;`); no DNS name holds them, and a `;` would split a connection string printed back.
             Some(url::Host::Domain(name)) if !name.bytes().all(is_dns_name_byte) => {

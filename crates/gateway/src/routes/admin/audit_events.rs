@@ -7,7 +7,10 @@ use registry::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::AdminError;
+use super::{
+    AdminError,
+    permission::{Caller, Permission},
+};
 use crate::state::AppState;
 
 #[derive(Deserialize, IntoParams)]
@@ -28,7 +31,8 @@ pub struct AuditEventList {
     items: Vec<AuditEvent>,
 }
 
-/// Who changed what and when, newest first; never secret values.
+/// Who changed what and when, newest first; never secret values. A `tenant` key reads its own
+/// tenant's events only (without `tenant`, those are what it gets).
 #[utoipa::path(get, path = "/admin/v1/audit-events", tag = "admin", params(AuditQuery), security(("adminKey" = [])),
     responses((status = 200, body = AuditEventList), (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = "5XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
@@ -36,6 +40,7 @@ pub struct AuditEventList {
 pub async fn list_audit_events(
     state: web::Data<AppState>,
     query: web::Query<AuditQuery>,
+    caller: Caller,
 ) -> Result<HttpResponse, AdminError> {
     let limit = query.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
@@ -47,6 +52,8 @@ pub async fn list_audit_events(
             Some(TenantSlug::parse(raw).map_err(|e| AdminError::InvalidRequest(format!("tenant {e}")))?)
         }
     };
+    let tenant = tenant.or_else(|| caller.bound_tenant().cloned());
+    caller.require(Permission::ReadAudit(tenant.as_ref()))?;
     let read = audit::list(&state.pool, tenant.as_ref(), i64::from(limit));
     let items = state.registry.guard(Budget::Request, read).await?;
     Ok(HttpResponse::Ok().json(AuditEventList { items }))

@@ -13,12 +13,17 @@ use crate::{
 pub enum AdminError {
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// A valid admin key whose role does not allow the call; the detail says what was refused.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     InvalidRequest(String),
     #[error("validation failed")]
     Validation(Vec<FieldError>),
     #[error("tenant not found")]
     NotFound,
+    #[error("admin key not found")]
+    AdminKeyNotFound,
     #[error("a tenant with this slug already exists")]
     Conflict,
     #[error("If-Match is required for this change")]
@@ -53,7 +58,8 @@ impl AdminError {
             Self::Unauthorized(_) => Category::Client(ClientFault::Unauthenticated),
             Self::InvalidRequest(_) => Category::Client(ClientFault::Input),
             Self::Validation(_) => Category::Client(ClientFault::Validation),
-            Self::NotFound => Category::Client(ClientFault::NotFound),
+            Self::Forbidden(_) => Category::Client(ClientFault::Forbidden),
+            Self::NotFound | Self::AdminKeyNotFound => Category::Client(ClientFault::NotFound),
             Self::Conflict => Category::Client(ClientFault::Conflict),
             Self::PreconditionRequired => Category::Client(ClientFault::PreconditionRequired),
             Self::PreconditionFailed { .. } => Category::Client(ClientFault::PreconditionFailed),

@@ -1,6 +1,8 @@
-//! The admin API (`/admin/v1`): tenants and audit events, for SaaS operators holding an admin key.
+//! The admin API (`/admin/v1`): tenants, audit events and admin keys, for SaaS operators holding an
+//! admin key; what each key's role allows is in [`permission`].
 
 mod actor;
+pub(crate) mod admin_keys;
 pub(crate) mod audit_events;
 mod auth;
 mod body;
@@ -10,6 +12,7 @@ mod error;
 mod if_match;
 mod input;
 mod merge;
+pub mod permission;
 pub(crate) mod stats;
 mod tenant;
 pub(crate) mod tenants;
@@ -38,4 +41,7 @@ pub fn scope() -> Scope<
         .service(tenants::replace_tenant_acs)
         .service(tenants::delete_tenant)
         .service(audit_events::list_audit_events)
+        .service(admin_keys::create_admin_key)
+        .service(admin_keys::list_admin_keys)
+        .service(admin_keys::revoke_admin_key)
 }

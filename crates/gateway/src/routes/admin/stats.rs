@@ -1,7 +1,11 @@
 use actix_web::{HttpResponse, get, web};
 use registry::health::Budget;
 
-use super::{AdminError, tenant::AdminTenant};
+use super::{
+    AdminError,
+    permission::{Caller, Permission},
+    tenant::AdminTenant,
+};
 use crate::{observability::stats, state::AppState};
 
 /// A tenant's exchanges in the last hour and day, summed across replicas: by outcome, cache hits,
@@ -13,7 +17,9 @@ use crate::{observability::stats, state::AppState};
 pub async fn tenant_stats(
     state: web::Data<AppState>,
     tenant: AdminTenant,
+    caller: Caller,
 ) -> Result<HttpResponse, AdminError> {
+    caller.require(Permission::ReadStats(tenant.slug()))?;
     let current = tenant.current().await?;
     let read = stats::tenant_stats(&state.pool, current.id.as_uuid(), tenant.slug().as_str());
     let stats = state.registry.guard(Budget::Request, read).await?;

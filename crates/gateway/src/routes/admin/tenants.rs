@@ -13,6 +13,7 @@ use super::{
     if_match::{IfMatch, expected_version},
     input::{self, AcsInput, CreateTenantRequest, Problems},
     merge::TenantPatch,
+    permission::{Caller, Permission},
     tenant::AdminTenant,
     view::TenantView,
 };
@@ -52,7 +53,9 @@ pub async fn create_tenant(
     request: HttpRequest,
     body: web::Bytes,
     actor: AdminActor,
+    caller: Caller,
 ) -> Response {
+    caller.require(Permission::CreateTenant)?;
     let new = decode::new_tenant(parse_body(&request, &body)?, state.transport)?;
     let tenant = state.tenants.create(new, &actor).await?;
     Ok(HttpResponse::Created()
@@ -66,7 +69,12 @@ pub async fn create_tenant(
     responses((status = 200, body = TenantList), (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = "5XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
 #[get("/tenants")]
-pub async fn list_tenants(state: web::Data<AppState>, query: web::Query<ListQuery>) -> Response {
+pub async fn list_tenants(
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+    caller: Caller,
+) -> Response {
+    caller.require(Permission::ListTenants)?;
     let limit = query.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(AdminError::InvalidRequest("limit must be between 1 and 200".into()));
@@ -89,7 +97,8 @@ pub async fn list_tenants(state: web::Data<AppState>, query: web::Query<ListQuer
     responses((status = 200, body = TenantView, headers(("ETag"))), (status = "4XX", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = "5XX", body = crate::problem::ProblemBody, content_type = "application/problem+json")))]
 #[get("/tenants/{slug}")]
-pub async fn read_tenant(tenant: AdminTenant) -> Response {
+pub async fn read_tenant(tenant: AdminTenant, caller: Caller) -> Response {
+    caller.require(Permission::ReadTenant(tenant.slug()))?;
     Ok(tenant_response(tenant.current().await?))
 }
 
@@ -107,11 +116,15 @@ pub async fn patch_tenant(
     body: web::Bytes,
     tenant: AdminTenant,
     actor: AdminActor,
+    caller: Caller,
 ) -> Response {
+    caller.require(Permission::EditTenant(tenant.slug()))?;
     let expected = IfMatch::from_headers(request.headers())?.ok_or(AdminError::PreconditionRequired)?;
     let current = tenant.current().await?;
     let version = expected.admit(current.version)?;
-    let changes = decode::changes(current, parse_body(&request, &body)?, state.transport)?;
+    let patch = parse_body(&request, &body)?;
+    caller.may_patch(&patch)?;
+    let changes = decode::changes(current, patch, state.transport)?;
     let updated = state.tenants.update(tenant.slug(), Some(version), changes, &actor).await?;
     Ok(tenant_response(&updated))
 }
@@ -128,7 +141,9 @@ pub async fn replace_tenant_acs(
     body: web::Bytes,
     tenant: AdminTenant,
     actor: AdminActor,
+    caller: Caller,
 ) -> Response {
+    caller.require(Permission::RotateAcs(tenant.slug()))?;
     let if_match = IfMatch::from_headers(request.headers())?;
     let body: AcsInput = parse_body(&request, &body)?;
     let mut p = Problems::default();
@@ -151,7 +166,9 @@ pub async fn delete_tenant(
     request: HttpRequest,
     tenant: AdminTenant,
     actor: AdminActor,
+    caller: Caller,
 ) -> Response {
+    caller.require(Permission::DeleteTenant(tenant.slug()))?;
     let expected = expected_version(IfMatch::from_headers(request.headers())?, &tenant).await?;
     state.tenants.delete(tenant.slug(), expected, &actor).await?;
     Ok(HttpResponse::NoContent().finish())
