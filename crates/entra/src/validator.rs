@@ -136,6 +136,8 @@ const PER_REQUEST_CLAIMS: &[&str] =
 
 /// Claims whose signature, issuer and key issuer were verified.
 struct Verified {
+    version: TokenVersion,
+    tid: Uuid,
     claims: JsonObject,
     kid: String,
     /// Whether the user is a member of the issuing tenant (`idp`, when present, is `iss`).
@@ -170,26 +172,37 @@ impl Validator {
         token: &str,
         expect: &Expectations<'_>,
     ) -> Result<ValidatedToken, Rejection> {
-        let jws = jws::parse(token)?;
-        let version = TokenVersion::from_claims(&jws.claims)?;
-        let tid = claims::guid(&jws.claims, "tid")?;
+        // A token verified before is not parsed again: the cache is asked first (a token that was
+        // refused is never in it), and what depends on the request is checked either way.
+        let cache_key = cache_key(token, &expect.authority.segment());
+        let verified = match self.verified.get(&cache_key) {
+            Some(verified) => {
+                Self::check_tenant(verified.tid, expect)?;
+                verified
+            }
+            None => {
+                let jws = jws::parse(token)?;
+                let version = TokenVersion::from_claims(&jws.claims)?;
+                let tid = claims::guid(&jws.claims, "tid")?;
+                Self::check_tenant(tid, expect)?;
+                let verified = Arc::new(self.verify(jws, version, tid).await?);
+                self.verified.insert(cache_key, verified.clone());
+                verified
+            }
+        };
+        self.check_claims(&verified, expect)
+    }
+
+    /// The token's tenant: never the consumer one, and one the authority accepts (an allow-list may
+    /// change between two requests with the same token). Before any key is fetched.
+    fn check_tenant(tid: Uuid, expect: &Expectations<'_>) -> Result<(), Rejection> {
         if tid == CONSUMER_TENANT {
             return Err(Rejection::ConsumerTenant);
         }
         if !expect.authority.accepts(&tid) {
             return Err(Rejection::TenantNotAllowed);
         }
-        let segment = expect.authority.segment();
-        let cache_key = cache_key(token, &segment);
-        let verified = match self.verified.get(&cache_key) {
-            Some(verified) => verified,
-            None => {
-                let verified = Arc::new(self.verify(jws, version, tid).await?);
-                self.verified.insert(cache_key, verified.clone());
-                verified
-            }
-        };
-        self.check_claims(&verified, version, tid, expect)
+        Ok(())
     }
 
     /// Signature, issuer and key issuer: what depends only on the token (its tenant already accepted
@@ -230,17 +243,15 @@ impl Validator {
         if let Some(roles) = claims.get_mut("roles") {
             *roles = serde_json::Value::Bool(true);
         }
-        Ok(Verified { claims, kid: jws.kid, member })
+        Ok(Verified { version, tid, claims, kid: jws.kid, member })
     }
 
     fn check_claims(
         &self,
         verified: &Verified,
-        version: TokenVersion,
-        tid: Uuid,
         expect: &Expectations<'_>,
     ) -> Result<ValidatedToken, Rejection> {
-        let claims = &verified.claims;
+        let (claims, version, tid) = (&verified.claims, verified.version, verified.tid);
         claims::check_audience(claims, expect.audiences)?;
         let lifetime = Lifetime::from_claims(claims)?;
         lifetime.check(

@@ -73,6 +73,24 @@ async fn an_organizations_authority_accepts_allow_listed_tenants_and_refuses_oth
 }
 
 #[tokio::test]
+async fn a_verified_token_is_refused_once_its_tenant_leaves_the_allow_list() {
+    let key = TestKey::generate("k1", 2048);
+    let idp = Idp::start(&[&key]).await;
+    let validator = idp.validator();
+    let token = key.sign(&v1_claims(TENANT));
+    assert!(validator.validate(&token, &acs(Authority::Organizations(&[TENANT]))).await.is_ok());
+
+    let before = idp.server.received_requests().await.unwrap().len();
+    let error =
+        validator.validate(&token, &acs(Authority::Organizations(&[OTHER_TENANT]))).await.unwrap_err();
+    assert_eq!(error, Rejection::TenantNotAllowed, "the cached verification does not skip the allow-list");
+    assert!(
+        validator.validate(&token, &acs(Authority::Organizations(&[OTHER_TENANT, TENANT]))).await.is_ok()
+    );
+    assert_eq!(idp.server.received_requests().await.unwrap().len(), before, "served from the cache");
+}
+
+#[tokio::test]
 async fn the_consumer_tenant_is_refused_even_when_allow_listed() {
     let key = TestKey::generate("k1", 2048);
     let idp = Idp::start(&[&key]).await;
