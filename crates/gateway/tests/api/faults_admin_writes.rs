@@ -72,6 +72,39 @@ async fn sequential_patches_each_with_the_fresh_etag_all_land_whichever_replica_
     assert_eq!(updates(&a, &slug).await.len(), 6, "every write landed");
 }
 
+#[tokio::test]
+async fn concurrent_patches_with_if_match_any_all_land_each_merged_onto_the_version_before_it() {
+    let a = spawn_app().await;
+    let mut b = spawn_app_on(&a.database_url, &[]).await;
+    b.admin_key.clone_from(&a.admin_key);
+    let (slug, created) = a.create_tenant().await;
+    let version = created["version"].as_u64().unwrap();
+    let writers = 6;
+
+    // Each writer sets a field of its own: a write merged onto a stale version would undo another's.
+    let writes = (0..writers).map(|n| {
+        let replica = if n % 2 == 0 { &a } else { &b };
+        let patch = match n % 3 {
+            0 => json!({"displayName": format!("Writer {n}")}),
+            1 => json!({"limits": {"burst": 100 + n}}),
+            _ => json!({"limits": {"exchangesPerSecond": 50 + n}}),
+        };
+        let slug = &slug;
+        async move { (n, replica.patch_tenant(slug, Some("*"), &patch).await) }
+    });
+    for (n, response) in join_all(writes).await {
+        assert_eq!(response.status(), StatusCode::OK, "writer {n}: {}", response.text().await.unwrap());
+    }
+
+    let current: Value = b.get_tenant(&slug).await.json().await.unwrap();
+    assert_eq!(current["version"], version + writers as u64, "every write landed on its own version");
+    assert_eq!(updates(&a, &slug).await.len(), writers);
+    // Each field holds one of its own writers' values, never the value it was created with.
+    assert!(["Writer 0", "Writer 3"].contains(&current["displayName"].as_str().unwrap()), "{current}");
+    assert!([101, 104].contains(&current["limits"]["burst"].as_u64().unwrap()), "{current}");
+    assert!([52, 55].contains(&current["limits"]["exchangesPerSecond"].as_u64().unwrap()), "{current}");
+}
+
 /// The tenant's `tenant.updated` audit events, newest first.
 async fn updates(app: &crate::helpers::TestApp, slug: &str) -> Vec<Value> {
     let events = app.audit_events(slug).await;

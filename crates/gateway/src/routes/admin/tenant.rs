@@ -33,6 +33,12 @@ impl AdminTenant {
             })
             .await
     }
+
+    /// The tenant read again, after a concurrent change overtook what was read first.
+    pub async fn reread(&mut self) -> Result<&Tenant, AdminError> {
+        self.current = OnceCell::new();
+        self.current().await
+    }
 }
 
 impl FromRequest for AdminTenant {

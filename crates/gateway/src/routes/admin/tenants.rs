@@ -1,7 +1,7 @@
 //! `/admin/v1/tenants`: create, list, read, merge-patch, rotate the ACS connection, delete.
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, http::header, patch, post, put, web};
-use registry::{domain::Tenant, tenants::ListCursor};
+use registry::{RegistryError, domain::Tenant, tenants::ListCursor};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -20,6 +20,9 @@ use super::{
 use crate::state::AppState;
 
 type Response = Result<HttpResponse, AdminError>;
+
+/// How often a PATCH with `If-Match: *` is merged again onto a version a concurrent change wrote.
+const ANY_VERSION_ATTEMPTS: usize = 16;
 
 const IF_MATCH_OPTIONAL: &str = "when sent, the change applies only if the tenant is at a version it lists (any of a list may match), or exists (`*`)";
 
@@ -114,19 +117,30 @@ pub async fn patch_tenant(
     state: web::Data<AppState>,
     request: HttpRequest,
     body: web::Bytes,
-    tenant: AdminTenant,
+    mut tenant: AdminTenant,
     actor: AdminActor,
     caller: Caller,
 ) -> Response {
     caller.require(Permission::EditTenant(tenant.slug()))?;
     let expected = IfMatch::from_headers(request.headers())?.ok_or(AdminError::PreconditionRequired)?;
-    let current = tenant.current().await?;
-    let version = expected.admit(current.version)?;
-    let patch = parse_body(&request, &body)?;
+    let mut version = expected.admit(tenant.current().await?.version)?;
+    let patch: serde_json::Value = parse_body(&request, &body)?;
     caller.may_patch(&patch)?;
-    let changes = decode::changes(current, patch, state.transport)?;
-    let updated = state.tenants.update(tenant.slug(), Some(version), changes, &actor).await?;
-    Ok(tenant_response(&updated))
+    // `*` asks only that the tenant exist: a concurrent change is not a conflict, the patch is merged
+    // again onto what it wrote. Listed versions are checked as the registry writes (412).
+    let mut attempts = 1;
+    loop {
+        let changes = decode::changes(tenant.current().await?, patch.clone(), state.transport)?;
+        match state.tenants.update(tenant.slug(), Some(version), changes, &actor).await {
+            Err(RegistryError::VersionMismatch { .. })
+                if expected == IfMatch::Any && attempts < ANY_VERSION_ATTEMPTS =>
+            {
+                attempts += 1;
+                version = tenant.reread().await?.version;
+            }
+            written => return Ok(tenant_response(&written?)),
+        }
+    }
 }
 
 /// Replace the ACS connection (key rotation). `If-Match` is honoured when sent.
