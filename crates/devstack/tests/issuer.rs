@@ -1,7 +1,18 @@
 //! The dev Entra issuer over real HTTP: metadata and key sets here; minting, rotation, the
-//! client-credentials grant and routing in the modules below.
-#![expect(clippy::unwrap_used, reason = "test helpers fail the test on any unexpected error")]
+//! client-credentials grant, the browser flows (authorization code with PKCE, admin consent) and
+//! routing in the modules below.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers fail the test on any unexpected error"
+)]
 
+#[path = "issuer_support/admin_consent.rs"]
+mod admin_consent;
+#[path = "issuer_support/authorization_code.rs"]
+mod authorization_code;
+#[path = "issuer_support/browser.rs"]
+mod browser;
 #[path = "issuer_support/client_credentials.rs"]
 mod client_credentials;
 mod issuer_support;
@@ -9,6 +20,8 @@ mod issuer_support;
 mod minting;
 #[path = "issuer_support/rotation.rs"]
 mod rotation;
+#[path = "emulator_support/signing.rs"]
+mod signing;
 
 use base64::{
     Engine as _,

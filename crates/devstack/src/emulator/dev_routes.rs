@@ -44,7 +44,8 @@ pub(crate) async fn set_refusal(
     Ok(HttpResponse::Ok().json(setting))
 }
 
-/// `DELETE /dev/users/{oid}/refusal`: the user is served again; 204 (also when none was set).
+/// `DELETE /dev/users/{oid}/refusal`: the user is served again; 204 (also when none was set). An
+/// unlicensed test user of the linked dev issuer stays refused: the licence is the issuer's to give.
 pub(crate) async fn delete_refusal(
     shared: web::Data<Shared>,
     oid: web::Path<String>,

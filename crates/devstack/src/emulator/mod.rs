@@ -11,6 +11,7 @@
 //! | `DELETE /identities/{id}` | 204 |
 //! | `GET`/`POST /dev/faults`, `GET /dev/stats`, `POST /dev/stats:reset` | no authentication |
 //! | `GET`/`POST`/`DELETE /dev/users/{oid}/refusal` | no authentication; `POST` body `{"code": "UserLicenseNotPresentForbidden"}` |
+//! |  | the dev issuer's unlicensed test users are refused too, once linked ([`RunningEmulator::refuse_unlicensed_users_of`]) |
 //!
 //! Every Identity request goes through, in this order: routing; the pipeline (count, latency,
 //! injected fault); authentication (HMAC-SHA256 with the access key, or an Entra bearer token of
@@ -30,7 +31,7 @@
 //! | 401 | `InvalidAuthentication` | the HMAC signature or bearer token failed; the message names the check |
 //! | 401 | `InvalidAccessToken` | A1 is not valid (signature, lifetime, audience, scopes, app-only) |
 //! | 401 | `IdentityNotOwned` | an identity of another resource |
-//! | 403 | `UserLicenseNotPresentForbidden` / `TeamsDisabledForTenantForbidden` | an exchange with a valid A1 of a user refused with `/dev/users/{oid}/refusal` |
+//! | 403 | `UserLicenseNotPresentForbidden` / `TeamsDisabledForTenantForbidden` | an exchange with a valid A1 of a user refused with `/dev/users/{oid}/refusal`, or an unlicensed test user of the linked dev issuer ([`RunningEmulator::refuse_unlicensed_users_of`]) |
 //! | 404 | `IdentityNotFound` | an identity of this resource that never existed or was deleted |
 //! | 404 / 405 | `NotFound` / `MethodNotAllowed` | unknown route / wrong method |
 //! | 413 | `RequestEntityTooLarge` | a body over 1 MiB (any route, `/dev/*` included) |
@@ -75,7 +76,12 @@ use actix_web::{App, HttpServer, dev::ServerHandle, web};
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 
 use self::state::Shared;
-pub use self::{faults::Faults, keys::KEY_REFETCH_COOLDOWN, refusals::Refusal, stats::Stats};
+pub use self::{
+    faults::Faults,
+    keys::KEY_REFETCH_COOLDOWN,
+    refusals::{Refusal, TeamsLicences},
+    stats::Stats,
+};
 /// The clock [`EmulatorConfig::clock`] takes (re-exported so that users need not depend on `jose`).
 pub use jose::clock::Clock;
 
@@ -181,6 +187,14 @@ impl RunningEmulator {
     /// refuses a user without Teams (after A1 is checked); `None` serves them again.
     pub fn set_refusal(&self, oid: uuid::Uuid, refusal: Option<Refusal>) {
         self.shared.refusals.set(oid, refusal);
+    }
+
+    /// Refuses, from the next request on, every user `licences` says holds no Teams licence, with
+    /// ACS's `UserLicenseNotPresentForbidden` (as [`Self::set_refusal`] does for one user; a refusal
+    /// set explicitly wins). Pass the dev issuer to refuse its test users made with
+    /// `"teamsLicensed": false`.
+    pub fn refuse_unlicensed_users_of(&self, licences: Arc<dyn TeamsLicences>) {
+        self.shared.refusals.link(licences);
     }
 
     /// Stops accepting connections and waits (at most a second) for requests in flight.

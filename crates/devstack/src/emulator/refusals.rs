@@ -2,7 +2,10 @@
 //! let them use Teams. No A1 can produce them, so they are switched on per user (Entra object id) with
 //! `POST /dev/users/{oid}/refusal` or [`super::RunningEmulator::set_refusal`].
 
-use std::{collections::HashMap, sync::RwLock};
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+};
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -37,6 +40,15 @@ impl Refusal {
     }
 }
 
+/// Where the emulator learns which users hold no Teams licence: the dev issuer's test users
+/// (`POST /dev/users` with `"teamsLicensed": false`), linked with
+/// [`super::RunningEmulator::refuse_unlicensed_users_of`]. Such a user is refused with
+/// [`Refusal::UserLicenseNotPresentForbidden`] unless a refusal was set for them explicitly.
+pub trait TeamsLicences: Send + Sync {
+    /// `Some(false)` for a known user without a Teams licence; `None` for a user it does not know.
+    fn teams_licensed(&self, oid: Uuid) -> Option<bool>;
+}
+
 /// The body of `POST /dev/users/{oid}/refusal`, and of its answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -44,13 +56,25 @@ pub(crate) struct RefusalSetting {
     pub(crate) code: Refusal,
 }
 
-/// The users refused now, by Entra object id.
+/// The users refused now, by Entra object id, and the directory of licences, if linked.
 #[derive(Default)]
-pub(crate) struct Refusals(RwLock<HashMap<Uuid, Refusal>>);
+pub(crate) struct Refusals(RwLock<HashMap<Uuid, Refusal>>, RwLock<Option<Arc<dyn TeamsLicences>>>);
 
 impl Refusals {
+    /// The explicit refusal of the user if any, else the licence refusal of an unlicensed user.
     pub(crate) fn of(&self, oid: Uuid) -> Option<Refusal> {
-        self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&oid).copied()
+        let explicit = self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&oid).copied();
+        explicit.or_else(|| {
+            let licences = self.1.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let unlicensed =
+                licences.as_ref().and_then(|licences| licences.teams_licensed(oid)) == Some(false);
+            unlicensed.then_some(Refusal::UserLicenseNotPresentForbidden)
+        })
+    }
+
+    /// Consults `licences` from the next request on.
+    pub(crate) fn link(&self, licences: Arc<dyn TeamsLicences>) {
+        *self.1.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(licences);
     }
 
     /// Refuses the user from the next request on; `None` serves them again.
@@ -88,5 +112,23 @@ mod tests {
         assert_eq!(refusals.of(other), None);
         refusals.set(refused, None);
         assert_eq!(refusals.of(refused), None);
+    }
+
+    struct Unlicensed(Uuid);
+
+    impl TeamsLicences for Unlicensed {
+        fn teams_licensed(&self, oid: Uuid) -> Option<bool> {
+            (oid == self.0).then_some(false)
+        }
+    }
+
+    #[test]
+    fn an_unlicensed_user_of_the_linked_directory_is_refused_unless_a_refusal_was_set() {
+        let (refusals, unlicensed, other) = (Refusals::default(), Uuid::new_v4(), Uuid::new_v4());
+        refusals.link(Arc::new(Unlicensed(unlicensed)));
+        assert_eq!(refusals.of(unlicensed), Some(Refusal::UserLicenseNotPresentForbidden));
+        assert_eq!(refusals.of(other), None);
+        refusals.set(unlicensed, Some(Refusal::TeamsDisabledForTenantForbidden));
+        assert_eq!(refusals.of(unlicensed), Some(Refusal::TeamsDisabledForTenantForbidden));
     }
 }

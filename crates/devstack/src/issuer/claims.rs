@@ -10,7 +10,10 @@ use sha1::Sha1;
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
-use super::tenant::{v1_issuer, v2_issuer};
+use super::{
+    directory::TestUser,
+    tenant::{v1_issuer, v2_issuer},
+};
 
 /// `nbf` lies this far before issuance, as in real Entra tokens (clock-skew allowance).
 const NOT_BEFORE_SKEW_SECONDS: i64 = 5 * 60;
@@ -90,6 +93,38 @@ pub fn user_token(token: &UserToken<'_>, lifetime: Lifetime) -> Map<String, Valu
             set("azpacr", json!("0"));
             set("preferred_username", json!(upn));
         }
+    }
+    claims
+}
+
+/// The claims of a v2 id token for `client_id` (the authorization-code grant with `openid`):
+/// Entra's v2 issuer, the client as audience, the user's names, and the request's `nonce`.
+pub fn id_token(
+    user: &TestUser,
+    client_id: Uuid,
+    nonce: Option<&str>,
+    lifetime: Lifetime,
+) -> Map<String, Value> {
+    let tid = user.tenant.to_string();
+    let oid = user.oid.to_string();
+    let mut claims = Map::new();
+    let mut set = |name: &str, value: Value| claims.insert(name.to_owned(), value);
+    set("aud", json!(client_id.to_string()));
+    set("iss", json!(v2_issuer(&tid)));
+    set("iat", json!(lifetime.issued_at));
+    set("nbf", json!(lifetime.issued_at));
+    set("exp", json!(lifetime.expires));
+    set("aio", json!(random_base64url(48)));
+    set("name", json!(user.name));
+    set("oid", json!(oid));
+    set("preferred_username", json!(user.username));
+    set("rh", json!(format!("0.{}.", random_base64url(30))));
+    set("sub", json!(pairwise_subject(&tid, &oid, &client_id.to_string())));
+    set("tid", json!(tid));
+    set("uti", json!(random_base64url(16)));
+    set("ver", json!("2.0"));
+    if let Some(nonce) = nonce {
+        set("nonce", json!(nonce));
     }
     claims
 }

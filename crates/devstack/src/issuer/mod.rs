@@ -7,16 +7,27 @@
 //! (`POST /dev/keys:rotate`) and runs the client-credentials grant for registered clients
 //! (`POST /{tenant}/oauth2/v2.0/token`, and the v1 `/{tenant}/oauth2/token`).
 //!
+//! For browser flows it has test users (`POST /dev/users`), the authorization-code grant with PKCE
+//! (`/{tenant}/oauth2/v2.0/authorize`, a sign-in page listing the test users, `prompt=none`),
+//! tenant-wide admin consent (`/{tenant}/v2.0/adminconsent`), and the errors Entra gives when consent
+//! or ACS's service principal is missing (`POST /dev/tenants/{tenant}/service-principal`). Linked to
+//! the ACS emulator ([`crate::emulator::RunningEmulator::refuse_unlicensed_users_of`]), its users
+//! without a Teams licence are refused by the emulator as ACS refuses them.
+//!
 //! Everything is in memory and lives as long as the [`DevIssuer`]; it is a test double, and is never
 //! linked into the gateway binary (a token minter in production would be a hole).
 
 mod cert;
 mod claims;
 mod clients;
+mod codes;
+mod directory;
+mod html;
 mod jws;
 mod keys;
 mod mint;
 mod routes;
+mod scopes;
 mod server;
 mod tenant;
 
@@ -28,19 +39,25 @@ use std::{
     },
 };
 
+use jose::clock::Clock;
 use uuid::Uuid;
 
 pub use self::{
     claims::TokenVersion,
+    codes::CODE_LIFETIME,
+    directory::{DirectoryError, TestUser},
     mint::{
         DEFAULT_AUDIENCE, DEFAULT_LIFETIME_SECONDS, DEFAULT_SCOPES, DEFAULT_V2_AUDIENCE, MintError,
         MintRequest, Signing,
     },
+    scopes::{ACS_APP_ID, ACS_DISPLAY_NAME},
     server::RunningIssuer,
     tenant::TenantSegment,
 };
 use self::{
     clients::ClientRegistry,
+    codes::Codes,
+    directory::Directory,
     keys::{IssuerKey, KEY_BITS, KeyRing, WEAK_KEY_BITS},
 };
 
@@ -56,6 +73,10 @@ struct State {
     /// The keys of the odd [`Signing`] modes, each generated on first use.
     odd: Mutex<OddKeys>,
     clients: ClientRegistry,
+    directory: Directory,
+    codes: Codes,
+    /// Times authorization codes and the browser flows' tokens; [`Clock::real`] but in tests.
+    clock: Clock,
     key_set_fetches: AtomicU64,
     metadata_fetches: AtomicU64,
 }
@@ -63,10 +84,19 @@ struct State {
 impl DevIssuer {
     /// Generates the first RSA-2048 signing key (a fraction of a second; do it before serving).
     pub fn new() -> anyhow::Result<Self> {
+        Self::with_clock(Clock::real())
+    }
+
+    /// As [`Self::new`], with `clock` timing authorization codes (and the browser flows' tokens):
+    /// tests move a [`Clock::manual`] past [`CODE_LIFETIME`] instead of sleeping.
+    pub fn with_clock(clock: Clock) -> anyhow::Result<Self> {
         let state = State {
             keys: KeyRing::new(IssuerKey::generate()?),
             odd: Mutex::new(OddKeys::default()),
             clients: ClientRegistry::default(),
+            directory: Directory::default(),
+            codes: Codes::new(clock),
+            clock,
             key_set_fetches: AtomicU64::new(0),
             metadata_fetches: AtomicU64::new(0),
         };
@@ -100,6 +130,32 @@ impl DevIssuer {
     /// replacing any earlier secret for it. Only a digest of the secret is kept.
     pub fn register_client(&self, tenant: Uuid, client_id: Uuid, client_secret: &str) {
         self.state.clients.register(tenant, client_id, client_secret);
+    }
+
+    /// Registers the redirect URIs of `client_id` (exact matches, as in Entra). Until a client has
+    /// some, the browser flows accept any absolute `http(s)` redirect URI for it.
+    pub fn register_redirect_uris(&self, client_id: Uuid, uris: Vec<String>) {
+        self.state.clients.set_redirect_uris(client_id, uris);
+    }
+
+    /// Adds a test user (as `POST /dev/users`).
+    pub fn add_user(&self, user: TestUser) -> Result<TestUser, DirectoryError> {
+        self.state.directory.add_user(user)
+    }
+
+    /// The test users of `tenant` (all tenants for `None`), in creation order.
+    pub fn users(&self, tenant: Option<Uuid>) -> Vec<TestUser> {
+        self.state.directory.users(tenant)
+    }
+
+    /// Adds (`true`, the default) or removes ACS's first-party service principal in `tenant`.
+    pub fn set_acs_service_principal(&self, tenant: Uuid, present: bool) {
+        self.state.directory.set_acs_service_principal(tenant, present);
+    }
+
+    /// Whether `tenant` has granted admin consent to `client_id`.
+    pub fn has_admin_consent(&self, tenant: Uuid, client_id: Uuid) -> bool {
+        self.state.directory.has_consent(tenant, client_id)
     }
 
     /// The stable object id the issuer gives `client_id`'s service principal in `tenant` (the `oid`
@@ -169,6 +225,13 @@ impl DevIssuer {
 
     fn count_metadata_fetch(&self) {
         self.state.metadata_fetches.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Test users made with `"teamsLicensed": false` are refused by an emulator linked to this issuer.
+impl crate::emulator::TeamsLicences for DevIssuer {
+    fn teams_licensed(&self, oid: Uuid) -> Option<bool> {
+        self.state.directory.teams_licensed(oid)
     }
 }
 

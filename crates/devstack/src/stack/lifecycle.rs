@@ -131,6 +131,8 @@ async fn run(
         )
         .await?,
     );
+    // The issuer's test users without a Teams licence get ACS's licence refusal from the emulator.
+    acs.refuse_unlicensed_users_of(std::sync::Arc::new(issuer.issuer().clone()));
 
     let gateway_env = gateway_env(database.url(), gateway_listen, &secrets.keyring, issuer.base_url());
     let settings = gateway_settings(&gateway_env)?;

@@ -5,7 +5,10 @@
 use std::net::TcpListener;
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
-use devstack::issuer::{DevIssuer, RunningIssuer};
+use devstack::{
+    emulator::Clock,
+    issuer::{DevIssuer, RunningIssuer},
+};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::JwkSet};
 use reqwest::StatusCode;
 use serde_json::{Map, Value, json};
@@ -19,8 +22,17 @@ pub struct TestIssuer {
 
 impl TestIssuer {
     pub async fn spawn() -> Self {
+        Self::spawn_issuer(DevIssuer::new().unwrap()).await
+    }
+
+    /// An issuer timing its authorization codes with `clock`.
+    pub async fn spawn_with_clock(clock: Clock) -> Self {
+        Self::spawn_issuer(DevIssuer::with_clock(clock).unwrap()).await
+    }
+
+    async fn spawn_issuer(issuer: DevIssuer) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let running = DevIssuer::new().unwrap().start(listener).await.unwrap();
+        let running = issuer.start(listener).await.unwrap();
         Self { running, http: http_client() }
     }
 

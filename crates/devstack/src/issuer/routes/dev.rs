@@ -49,7 +49,7 @@ pub async fn rotate(issuer: web::Data<DevIssuer>, body: web::Bytes) -> Result<Ht
 
 /// Parses a JSON body, naming the offending member in the error (`` `version`: unknown variant ``);
 /// errors about the whole object (missing or unknown members) already name the member.
-fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, EntraError> {
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, EntraError> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();

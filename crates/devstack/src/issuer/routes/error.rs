@@ -31,6 +31,11 @@ impl EntraError {
         }
     }
 
+    /// A 409 from a `/dev/*` route: what the request would create exists already.
+    pub fn conflict(description: impl Into<String>) -> Self {
+        Self { status: StatusCode::CONFLICT, error: "conflict", description: description.into(), code: None }
+    }
+
     /// An error Entra's STS returns, with its AADSTS number.
     pub fn sts(status: StatusCode, error: &'static str, code: u32, message: impl Into<String>) -> Self {
         Self { status, error, description: message.into(), code: Some(code) }
@@ -100,20 +105,35 @@ impl ResponseError for EntraError {
             return HttpResponse::build(self.status)
                 .json(json!({"error": self.error, "error_description": self.description}));
         };
-        let timestamp = chrono::Utc::now().format("%Y-%m-%d %H:%M:%SZ").to_string();
-        let (trace_id, correlation_id) = (Uuid::new_v4(), Uuid::new_v4());
+        let described = AadstsDescription::new(code, &self.description);
         HttpResponse::build(self.status).json(json!({
             "error": self.error,
-            // Entra appends the ids and time to the description too, on their own CRLF-separated lines.
-            "error_description": format!(
-                "AADSTS{code}: {}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\n\
-                 Timestamp: {timestamp}",
-                self.description
-            ),
+            "error_description": described.text,
             "error_codes": [code],
-            "timestamp": timestamp,
-            "trace_id": trace_id,
-            "correlation_id": correlation_id,
+            "timestamp": described.timestamp,
+            "trace_id": described.trace_id,
+            "correlation_id": described.correlation_id,
         }))
+    }
+}
+
+/// An STS error description as Entra writes it: `AADSTS{code}: {message}`, then the trace id,
+/// correlation id and time on their own CRLF-separated lines (in JSON bodies and in redirects).
+pub struct AadstsDescription {
+    pub text: String,
+    pub timestamp: String,
+    pub trace_id: Uuid,
+    pub correlation_id: Uuid,
+}
+
+impl AadstsDescription {
+    pub fn new(code: u32, message: &str) -> Self {
+        let timestamp = chrono::Utc::now().format("%Y-%m-%d %H:%M:%SZ").to_string();
+        let (trace_id, correlation_id) = (Uuid::new_v4(), Uuid::new_v4());
+        let text = format!(
+            "AADSTS{code}: {message}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\n\
+             Timestamp: {timestamp}"
+        );
+        Self { text, timestamp, trace_id, correlation_id }
     }
 }

@@ -1,6 +1,9 @@
 //! The issuer's HTTP surface: Entra's public endpoints plus the `/dev/*` test controls.
 
+mod browser;
+mod code_grant;
 mod dev;
+mod dev_directory;
 mod error;
 mod metadata;
 mod token;
@@ -9,14 +12,37 @@ use actix_web::{HttpRequest, HttpResponse, Resource, ResponseError as _, web};
 
 pub use self::error::EntraError;
 
-/// Registers every route. The `/dev/*` routes come first and have two segments while every tenant
-/// route has at least three, so `dev` can never be taken for a tenant.
+/// Registers every route. The `/dev/*` routes come first, and no tenant route has the shape of one
+/// (`/dev/tenants/{tenant}/service-principal` has no tenant-route twin), so `dev` can never be
+/// taken for a tenant.
 pub fn configure(config: &mut web::ServiceConfig) {
     config
         .service(resource("/dev/tokens").route(web::post().to(dev::mint)))
         // A literal `:` is not special in actix route patterns (only `{...}` is), so this matches the
         // Google-style custom-method path as written.
         .service(resource("/dev/keys:rotate").route(web::post().to(dev::rotate)))
+        .service(
+            resource("/dev/users")
+                .route(web::post().to(dev_directory::add_user))
+                .route(web::get().to(dev_directory::list_users)),
+        )
+        .service(
+            resource("/dev/tenants/{tenant}/service-principal")
+                .route(web::post().to(dev_directory::set_service_principal))
+                .route(web::get().to(dev_directory::get_service_principal)),
+        )
+        .service(resource("/dev/clients").route(web::post().to(dev_directory::add_client)))
+        .service(resource("/dev/consents").route(web::post().to(dev_directory::add_consent)))
+        .service(
+            resource("/{tenant}/oauth2/v2.0/authorize")
+                .route(web::get().to(browser::authorize::get))
+                .route(web::post().to(browser::authorize::post)),
+        )
+        .service(
+            resource("/{tenant}/v2.0/adminconsent")
+                .route(web::get().to(browser::adminconsent::get))
+                .route(web::post().to(browser::adminconsent::post)),
+        )
         .service(resource("/{tenant}/.well-known/openid-configuration").route(web::get().to(metadata::v1)))
         .service(
             resource("/{tenant}/v2.0/.well-known/openid-configuration").route(web::get().to(metadata::v2)),

@@ -2,16 +2,19 @@
 //! and the v1 `POST /{tenant}/oauth2/token` (`resource=<resource>`), answering like Entra, errors
 //! included, with an app-only v1 access token for the resource.
 //!
+//! The v2 endpoint also redeems authorization codes (`grant_type=authorization_code`, see
+//! [`super::code_grant`]).
+//!
 //! Checks run in Entra's order: tenant, grant type, client id, scope or resource, client
 //! registration, secret. The secret is never echoed, logged or stored.
 
 use std::collections::HashMap;
 
-use actix_web::{HttpResponse, http::StatusCode, web};
+use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::EntraError;
+use super::{EntraError, code_grant};
 use crate::issuer::{
     DevIssuer, TenantSegment,
     claims::{self, Lifetime},
@@ -21,17 +24,23 @@ use crate::issuer::{
 };
 
 /// Entra's client-credentials tokens report an `expires_in` of 3599 seconds.
-const EXPIRES_IN_SECONDS: i64 = 3599;
+pub const EXPIRES_IN_SECONDS: i64 = 3599;
 /// What `scope` must end with in the client-credentials flow.
 const DEFAULT_SCOPE_SUFFIX: &str = "/.default";
 
 /// `POST /{tenant}/oauth2/v2.0/token`
 pub async fn v2(
     issuer: web::Data<DevIssuer>,
+    request: HttpRequest,
     tenant: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, EntraError> {
     let form = parse_form(&body);
+    if form.get("grant_type").map(String::as_str) == Some("authorization_code") {
+        let segment = TenantSegment::parse(&tenant).ok_or_else(|| EntraError::unknown_tenant(&tenant))?;
+        let form = code_grant::with_basic_credentials(&request, form)?;
+        return code_grant::redeem(&issuer, segment, &form);
+    }
     let tenant = tenant_of(&tenant)?;
     check_grant_type(&form)?;
     let client_id = required(&form, "client_id")?;
@@ -102,7 +111,7 @@ fn check_grant_type(form: &HashMap<String, String>) -> Result<(), EntraError> {
     }
 }
 
-fn required<'a>(form: &'a HashMap<String, String>, name: &str) -> Result<&'a str, EntraError> {
+pub fn required<'a>(form: &'a HashMap<String, String>, name: &str) -> Result<&'a str, EntraError> {
     form.get(name)
         .map(String::as_str)
         .filter(|value| !value.is_empty())
