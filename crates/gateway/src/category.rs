@@ -20,9 +20,12 @@ pub enum Category {
     UserToken(TokenFault),
     /// The vendor's B: not valid (401), or valid and someone else's (403).
     VendorB(BFault),
-    /// The tenant's configuration: suspended (403), or an ACS credential or endpoint the gateway
-    /// cannot use (502).
+    /// The tenant's configuration: suspended or not connected yet (403), or an ACS credential or
+    /// endpoint the gateway cannot use (502).
     Tenant(TenantFault),
+    /// The gateway's own configuration lacks what a feature needs (onboarding's settings): 503, and
+    /// waiting will not help, so no `Retry-After`.
+    NotConfigured,
     /// An upstream (ACS, a key source, a webhook, Postgres) cannot answer now; `retry_after` in seconds.
     Upstream { outage: Outage, retry_after: Option<u64> },
     /// Ours: a 500 that reveals nothing internal.
@@ -70,6 +73,8 @@ pub enum BFault {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TenantFault {
     Suspended,
+    /// `pending`: its customer's admin has not connected it yet.
+    NotConnected,
     /// ACS or its token endpoint refused the tenant's credential: someone must fix it.
     Credential,
     /// A plain http ACS endpoint where only https is allowed.
@@ -105,6 +110,8 @@ impl Category {
             Self::VendorB(BFault::Invalid) => "invalid_authorization",
             Self::VendorB(BFault::OtherUser) => "user_mismatch",
             Self::Tenant(TenantFault::Suspended) => "tenant_suspended",
+            Self::Tenant(TenantFault::NotConnected) => "tenant_not_connected",
+            Self::NotConfigured => "not_configured",
             Self::Tenant(TenantFault::Credential | TenantFault::Endpoint)
             | Self::Upstream { outage: Outage::BadAnswer, .. } => "upstream_error",
             Self::Upstream { outage: Outage::Unavailable, .. } => "upstream_unavailable",
@@ -128,10 +135,12 @@ impl Category {
             Self::UserToken(TokenFault::Invalid) | Self::VendorB(BFault::Invalid) => StatusCode::UNAUTHORIZED,
             Self::UserToken(TokenFault::Refused(_))
             | Self::VendorB(BFault::OtherUser)
-            | Self::Tenant(TenantFault::Suspended) => StatusCode::FORBIDDEN,
+            | Self::Tenant(TenantFault::Suspended | TenantFault::NotConnected) => StatusCode::FORBIDDEN,
             Self::Tenant(TenantFault::Credential | TenantFault::Endpoint)
             | Self::Upstream { outage: Outage::BadAnswer, .. } => StatusCode::BAD_GATEWAY,
-            Self::Upstream { outage: Outage::Unavailable, .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Upstream { outage: Outage::Unavailable, .. } | Self::NotConfigured => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Upstream { outage: Outage::Timeout, .. } => StatusCode::GATEWAY_TIMEOUT,
             Self::Bug => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -198,6 +207,17 @@ mod tests {
         let refused = Category::UserToken(TokenFault::Refused("teams_license_missing"));
         assert_eq!((refused.status(), refused.code()), (StatusCode::FORBIDDEN, "teams_license_missing"));
         assert_eq!(refused.retry_after(), None);
+    }
+
+    #[test]
+    fn a_tenant_not_connected_yet_is_refused_like_a_suspended_one_and_missing_settings_are_a_503() {
+        let pending = Category::Tenant(TenantFault::NotConnected);
+        assert_eq!((pending.status(), pending.code()), (StatusCode::FORBIDDEN, "tenant_not_connected"));
+        let unset = Category::NotConfigured.problem("ACSGW_PUBLIC_BASE_URL is not set");
+        assert_eq!(
+            (unset.status, unset.code, unset.retry_after),
+            (StatusCode::SERVICE_UNAVAILABLE, "not_configured", None)
+        );
     }
 
     #[test]

@@ -30,6 +30,9 @@ use crate::routes::{admin, exchange, health};
         admin::tenants::patch_tenant,
         admin::tenants::replace_tenant_acs,
         admin::tenants::delete_tenant,
+        admin::invitations::create_invitation,
+        admin::invitations::list_invitations,
+        admin::invitations::revoke_invitation,
         admin::audit_events::list_audit_events,
         admin::stats::tenant_stats,
         admin::admin_keys::create_admin_key,
@@ -41,7 +44,7 @@ use crate::routes::{admin, exchange, health};
     modifiers(&AdminKeyScheme, &ResponseHeaders),
     tags(
         (name = "exchange", description = "Entra token of a Teams user (A1) for an ACS token (D), for end-user apps"),
-        (name = "admin", description = "Tenant registry and admin keys, for SaaS operators; each key's role limits what it may do (403 `forbidden`)"),
+        (name = "admin", description = "Tenant registry, invitations and admin keys, for SaaS operators; each key's role limits what it may do (403 `forbidden`)"),
         (name = "operations"),
     ),
 )]

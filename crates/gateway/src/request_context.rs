@@ -44,7 +44,9 @@ pub async fn request_context(
     // The span carries the id alone: lines logged while handling the request need it to be tied to
     // the access line, which says the rest once.
     let span = tracing::info_span!("request", request_id = %id, admin = tracing::field::Empty);
-    let (method, path) = (req.method().clone(), req.path().to_owned());
+    // An onboarding page's path holds its token, a credential: the log shows `{token}` instead.
+    let (method, path) =
+        (req.method().clone(), crate::routes::onboarding::loggable_path(req.path()).into_owned());
     let started = Instant::now();
     let handling = REQUEST_ID.scope(id.clone(), next.call(req).instrument(span));
     let (outcome, notes) = access::collect(handling).await;
@@ -111,13 +113,21 @@ impl Drop for InFlight {
     }
 }
 
+/// Pages for people (onboarding) answer errors as pages of their own; everything else as problems.
 fn problem_if_bare_error(response: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) || is_problem(response.headers()) {
+    if !(status.is_client_error() || status.is_server_error())
+        || is_problem(response.headers())
+        || is_page(response.headers())
+    {
         return response;
     }
     let (request, _) = response.into_parts();
     ServiceResponse::new(request, Problem::for_status(status).error_response())
+}
+
+fn is_page(headers: &HeaderMap) -> bool {
+    headers.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"))
 }
 
 fn is_problem(headers: &HeaderMap) -> bool {

@@ -6,6 +6,10 @@ use std::{collections::BTreeMap, net::SocketAddr, path::Path, sync::Arc, time::D
 use registry::{domain::Transport, sealing::Keyring};
 use secrecy::SecretString;
 
+pub mod onboarding;
+
+pub use self::onboarding::{Onboarding, OnboardingSettings};
+
 #[derive(Debug, thiserror::Error)]
 #[error("{variable}: {message}")]
 pub struct SettingsError {
@@ -77,6 +81,8 @@ pub struct Settings {
     pub user_exchanges_per_minute: std::num::NonZeroU32,
     /// Exchanges slower than this are counted per tenant (`acsgw_exchange_slow_total`).
     pub slow_exchange: Duration,
+    /// Invitations and the customer's onboarding pages: on when all their settings are given.
+    pub onboarding: OnboardingSettings,
 }
 
 /// What commands that only touch the database need.
@@ -121,6 +127,11 @@ const VARIABLES: &[(&str, &str, Option<&str>)] = &[
     ("ACSGW_LOG_QUEUE_LINES", "log_queue_lines", None),
     ("ACSGW_ACCESS_LOG_SAMPLE", "access_log_sample", None),
     ("ACSGW_SLOW_EXCHANGE_MS", "slow_exchange_ms", Some("1000")),
+    // Onboarding: all four, or onboarding answers 503 `not_configured` (settings/onboarding.rs).
+    ("ACSGW_PUBLIC_BASE_URL", "public_base_url", None),
+    ("ACSGW_ONBOARDING_CLIENT_ID", "onboarding_client_id", None),
+    ("ACSGW_ONBOARDING_CLIENT_SECRET", "onboarding_client_secret", None),
+    ("ACSGW_VENDOR_NAME", "vendor_name", None),
 ];
 
 /// Where values come from: the environment first, then the file, then the defaults.
@@ -280,6 +291,7 @@ impl Settings {
         };
         let user_exchanges_per_minute =
             source.parsed("ACSGW_USER_EXCHANGES_PER_MINUTE", "a positive integer")?;
+        let onboarding = OnboardingSettings::from_source(source, &entra_authority_host, transport)?;
         Ok(Self {
             database: DatabaseSettings::from_source(source)?,
             listen: source.parsed("ACSGW_LISTEN", "host:port, e.g. 127.0.0.1:8080")?,
@@ -308,6 +320,7 @@ impl Settings {
             stats_flush_interval: seconds("ACSGW_STATS_FLUSH_SECONDS")?.max(Duration::from_secs(1)),
             user_exchanges_per_minute,
             slow_exchange: millis("ACSGW_SLOW_EXCHANGE_MS")?,
+            onboarding,
         })
     }
 

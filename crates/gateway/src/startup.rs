@@ -62,6 +62,9 @@ impl Application {
             let applied = registry::migrate::run(&pool).await.context("migrations failed")?;
             tracing::info!(?applied, "migrations applied");
         }
+        if let Err(off) = settings.onboarding.get() {
+            tracing::info!("{off}: invitations and onboarding pages answer 503 not_configured");
+        }
         if settings.allow_insecure_http {
             tracing::warn!(
                 "ACSGW_ALLOW_INSECURE_HTTP is on: plain http upstreams are accepted (development only)"
@@ -106,6 +109,7 @@ impl Application {
             stats,
             admin_key_usage: Default::default(),
             was_ready: AtomicBool::new(false),
+            onboarding: settings.onboarding.clone(),
         });
         let background = vec![
             spawn_stats_flush(state.clone(), settings.stats_flush_interval),

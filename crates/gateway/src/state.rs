@@ -11,6 +11,7 @@ use sqlx::PgPool;
 use crate::{
     exchange::Exchanger,
     observability::{Metrics, StatsRecorder},
+    settings::OnboardingSettings,
 };
 
 /// What handlers share.
@@ -29,4 +30,6 @@ pub struct AppState {
     /// Whether `/readyz` has found Postgres migrated once: such a replica stays in rotation while
     /// Postgres is unreachable.
     pub was_ready: AtomicBool,
+    /// Invitations and the customer's onboarding pages, when configured.
+    pub onboarding: OnboardingSettings,
 }

@@ -30,6 +30,10 @@ pub enum Action {
     AdminKeyCreated,
     AdminKeyRevoked,
     SecretsResealed,
+    InvitationCreated,
+    InvitationRevoked,
+    /// A customer's admin connected the tenant through an invitation (the consent flow).
+    InvitationConnected,
 }
 
 impl Action {
@@ -42,6 +46,9 @@ impl Action {
             Self::AdminKeyCreated => "admin_key.created",
             Self::AdminKeyRevoked => "admin_key.revoked",
             Self::SecretsResealed => "secrets.resealed",
+            Self::InvitationCreated => "invitation.created",
+            Self::InvitationRevoked => "invitation.revoked",
+            Self::InvitationConnected => "invitation.connected",
         }
     }
 }

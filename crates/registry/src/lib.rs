@@ -8,6 +8,7 @@ pub mod cache;
 pub mod domain;
 mod error;
 pub mod health;
+pub mod invitations;
 pub mod migrate;
 pub mod notice;
 pub mod replicas;

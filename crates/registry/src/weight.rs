@@ -27,7 +27,7 @@ pub fn tenant(tenant: &Tenant) -> usize {
 
 fn entra(entra: &EntraSettings) -> usize {
     let tenants = match entra.authority() {
-        Authority::Tenant(_) => 0,
+        Authority::Tenant(_) | Authority::NotConnected(_) => 0,
         Authority::Organizations(ids) => items::<uuid::Uuid>(ids.len()),
     };
     tenants + items::<uuid::Uuid>(entra.allowed_app_ids().len())

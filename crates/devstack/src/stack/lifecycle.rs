@@ -191,8 +191,18 @@ fn gateway_env(
         ("ACSGW_SECRET_KEYS", keyring.to_owned()),
         ("ACSGW_ENTRA_AUTHORITY_HOST", entra_url.to_owned()),
         ("ACSGW_ALLOW_INSECURE_HTTP", "true".to_owned()),
+        // Onboarding (invitations, the consent pages) as the demo vendor, with the demo client app.
+        // The links name the address given: right whenever --gateway-listen names a port (the
+        // default does), `:0` otherwise.
+        ("ACSGW_PUBLIC_BASE_URL", format!("http://{listen}")),
+        ("ACSGW_ONBOARDING_CLIENT_ID", demo::APP_ID.to_owned()),
+        ("ACSGW_ONBOARDING_CLIENT_SECRET", ONBOARDING_CLIENT_SECRET.to_owned()),
+        ("ACSGW_VENDOR_NAME", "Contoso (devstack)".to_owned()),
     ]
 }
+
+/// The demo client app's secret at the dev issuer (a dev value, never a real one).
+const ONBOARDING_CLIENT_SECRET: &str = "devstack-onboarding-secret";
 
 /// The gateway's settings for the stack, through the gateway's own parser, so every setting the
 /// stack does not decide keeps the gateway's default.

@@ -18,8 +18,9 @@ use crate::{
 
 /// The exchange's 403 codes, as the OpenAPI description lists them.
 const FORBIDDEN_CODES: &str = "Refused for this user or tenant: `insufficient_scope`, `user_mismatch`, \
-    `app_not_allowed`, `tenant_not_allowed`, `tenant_suspended`, or `teams_license_missing` (ACS refused the \
-    user: no Teams licence, or Teams turned off for them by their organisation).";
+    `app_not_allowed`, `tenant_not_allowed`, `tenant_suspended`, `tenant_not_connected` (a pending tenant), \
+    or `teams_license_missing` (ACS refused the user: no Teams licence, or Teams turned off for them by \
+    their organisation).";
 
 /// ACS's own exchange body: A1, A3 and A2.
 #[derive(Deserialize, ToSchema)]

@@ -34,6 +34,9 @@ pub enum TenantError {
     NotFound,
     #[error("tenant is suspended")]
     Suspended,
+    /// A `pending` tenant: its customer's admin has not connected its Microsoft 365 tenant yet.
+    #[error("tenant is not connected yet: its Microsoft 365 admin has not accepted the invitation")]
+    NotConnected,
     /// Postgres cannot be reached and this replica does not know the tenant (or knew it too long ago).
     #[error("the tenant registry is unreachable and this tenant is not known here; try again shortly")]
     RegistryUnavailable,
@@ -47,6 +50,7 @@ impl TenantError {
         match self {
             Self::NotFound => Category::Client(ClientFault::UnknownTenant),
             Self::Suspended => Category::Tenant(TenantFault::Suspended),
+            Self::NotConnected => Category::Tenant(TenantFault::NotConnected),
             // Postgres is down: nothing the caller did, and worth retrying shortly.
             Self::RegistryUnavailable => Category::Upstream {
                 outage: Outage::Unavailable,
@@ -88,7 +92,7 @@ impl TenantContext {
     }
 
     /// The tenant's runtime, for an exchange: fetched from the cache on the first call, then kept.
-    /// A suspended tenant is refused before its secrets are opened.
+    /// A suspended or pending tenant is refused before its secrets are opened.
     pub async fn runtime(&self) -> Result<Arc<TenantRuntime>, TenantError> {
         if let Some(runtime) = self.runtime.get() {
             return Ok(runtime.clone());
@@ -104,8 +108,10 @@ impl TenantContext {
                 other => TenantError::internal(other),
             })?
             .ok_or(TenantError::NotFound)?;
-        if tenant.status == TenantStatus::Suspended {
-            return Err(TenantError::Suspended);
+        match tenant.status {
+            TenantStatus::Active => {}
+            TenantStatus::Suspended => return Err(TenantError::Suspended),
+            TenantStatus::Pending => return Err(TenantError::NotConnected),
         }
         let runtime = self.resolver.runtimes.get(tenant).map_err(TenantError::internal)?;
         Ok(self.runtime.get_or_init(|| runtime).clone())

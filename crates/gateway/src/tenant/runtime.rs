@@ -96,7 +96,7 @@ fn weigh(_id: &Uuid, runtime: &Arc<TenantRuntime>) -> u32 {
 /// ACS credential and the policy for B.
 fn heap_bytes(tenant: &Tenant, opened: &OpenedTenant, authority_host: &Url) -> usize {
     let tenants = match tenant.entra.authority() {
-        Authority::Tenant(_) => 0,
+        Authority::Tenant(_) | Authority::NotConnected(_) => 0,
         Authority::Organizations(ids) => weight::items::<Uuid>(ids.len()),
     };
     let apps = weight::items::<Uuid>(tenant.entra.allowed_app_ids().len());
@@ -164,6 +164,9 @@ impl RuntimeCache {
             Authority::Organizations(ids) => {
                 AllowedTenants::Organizations(ids.iter().map(|id| id.as_uuid()).collect())
             }
+            // Pending tenants are refused before a runtime is built; were one built, it would accept
+            // no Entra tenant at all.
+            Authority::NotConnected(_) => AllowedTenants::Organizations(Vec::new()),
         };
         let allowed_apps = tenant.entra.allowed_app_ids().iter().map(|id| id.as_uuid()).collect();
         Ok(TenantRuntime {

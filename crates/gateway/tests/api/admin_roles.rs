@@ -11,7 +11,10 @@ use reqwest::{Method, Response, StatusCode};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
-use crate::helpers::{APP_ID, TestApp, assert_problem, spawn_app, tenant_body, unique_slug};
+use crate::{
+    helpers::{APP_ID, TestApp, assert_problem, spawn_app, tenant_body, unique_slug},
+    onboarding_helpers::{invite, spawn_onboarding_app},
+};
 
 const OTHER_APP_ID: &str = "99999999-8888-7777-6666-555555555555";
 const NEW_CONNECTION: &str =
@@ -58,6 +61,9 @@ enum Call {
     CreateAdminKey,
     ListAdminKeys,
     RevokeAdminKey,
+    CreateInvitation,
+    ListInvitations,
+    RevokeInvitation,
 }
 
 use Call as C;
@@ -79,6 +85,9 @@ const MATRIX: &[(Call, [StatusCode; 4])] = &[
     (C::CreateAdminKey, [S::CREATED, S::FORBIDDEN, S::FORBIDDEN, S::FORBIDDEN]),
     (C::ListAdminKeys, [S::OK, S::FORBIDDEN, S::FORBIDDEN, S::FORBIDDEN]),
     (C::RevokeAdminKey, [S::NO_CONTENT, S::FORBIDDEN, S::FORBIDDEN, S::FORBIDDEN]),
+    (C::CreateInvitation, [S::CREATED, S::CREATED, S::FORBIDDEN, S::FORBIDDEN]),
+    (C::ListInvitations, [S::OK, S::OK, S::OK, S::OK]),
+    (C::RevokeInvitation, [S::NO_CONTENT, S::NO_CONTENT, S::FORBIDDEN, S::FORBIDDEN]),
 ];
 
 async fn call(app: &TestApp, key: &str, call: Call, slug: &str) -> Response {
@@ -118,6 +127,12 @@ async fn call(app: &TestApp, key: &str, call: Call, slug: &str) -> Response {
                 .unwrap();
             request(Method::DELETE, &format!("/admin/v1/admin-keys/{id}"))
         }
+        C::CreateInvitation => request(Method::POST, &format!("{tenant}/invitations")),
+        C::ListInvitations => request(Method::GET, &format!("{tenant}/invitations")),
+        C::RevokeInvitation => {
+            let id = invite(app, slug).await["id"].as_str().unwrap().to_owned();
+            request(Method::DELETE, &format!("{tenant}/invitations/{id}"))
+        }
     };
     builder.send().await.unwrap()
 }
@@ -142,15 +157,31 @@ async fn nothing_changed(app: &TestApp, slug: &str, keys_before: (i64, i64)) -> 
     }
 }
 
+/// What a refused call must have left alone of the tenant's invitations: as many open as before.
+async fn open_invitations(app: &TestApp, slug: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM invitations i JOIN tenants t ON t.id = i.tenant_id
+         WHERE t.slug = $1 AND i.state = 'pending'",
+    )
+    .bind(slug)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn every_role_may_call_exactly_the_admin_routes_it_is_allowed() {
-    let app = spawn_app().await;
+    // Onboarding configured, so that the invitation routes answer.
+    let app = spawn_onboarding_app().await;
     let mut failures = Vec::new();
     for (route, expected) in MATRIX {
         for (role, expected) in ROLES.into_iter().zip(*expected) {
             let (slug, _) = app.create_tenant().await;
             let key = key_for(&app, role, &slug).await;
             let keys_before = key_count(&app).await;
+            // The revocation's invitation is made by the call itself.
+            let invitations_before =
+                open_invitations(&app, &slug).await + i64::from(matches!(route, C::RevokeInvitation));
             let response = call(&app, &key, *route, &slug).await;
             let status = response.status();
             let body = response.text().await.unwrap();
@@ -168,6 +199,12 @@ async fn every_role_may_call_exactly_the_admin_routes_it_is_allowed() {
                 };
                 if let Err(change) = nothing_changed(&app, &slug, keys_before).await {
                     failures.push(format!("{role:?} key, {route:?}: refused, yet {change}"));
+                }
+                let invitations = open_invitations(&app, &slug).await;
+                if invitations != invitations_before {
+                    failures.push(format!(
+                        "{role:?} key, {route:?}: refused, yet open invitations {invitations_before} -> {invitations}"
+                    ));
                 }
             }
         }
@@ -191,6 +228,9 @@ fn operation(call: Call) -> (&'static str, &'static str) {
         C::CreateAdminKey => ("post", "/admin/v1/admin-keys"),
         C::ListAdminKeys => ("get", "/admin/v1/admin-keys"),
         C::RevokeAdminKey => ("delete", "/admin/v1/admin-keys/{id}"),
+        C::CreateInvitation => ("post", "/admin/v1/tenants/{slug}/invitations"),
+        C::ListInvitations => ("get", "/admin/v1/tenants/{slug}/invitations"),
+        C::RevokeInvitation => ("delete", "/admin/v1/tenants/{slug}/invitations/{id}"),
     }
 }
 
@@ -203,6 +243,7 @@ const REFUSED_ON_ANOTHER_TENANT: &[Call] = &[
     C::DeleteTenant,
     C::TenantStats,
     C::AuditEventsOfTheTenant,
+    C::ListInvitations,
 ];
 
 #[tokio::test]
@@ -230,7 +271,7 @@ async fn every_admin_operation_of_the_openapi_document_is_in_the_matrix_allowed_
 
 #[tokio::test]
 async fn a_tenant_key_is_refused_on_every_route_of_another_tenant() {
-    let app = spawn_app().await;
+    let app = spawn_onboarding_app().await;
     let (own, _) = app.create_tenant().await;
     let (other, _) = app.create_tenant().await;
     let key = key_for(&app, Role::Tenant, &own).await;

@@ -103,7 +103,7 @@ async fn migrate_applies_once_and_then_reports_up_to_date() {
     let first = gateway(&["migrate"], &[("DATABASE_URL", &url)]);
     assert!(first.status.success(), "{}", stderr(&first));
     assert!(
-        String::from_utf8_lossy(&first.stdout).contains("[1, 2, 3, 4]"),
+        String::from_utf8_lossy(&first.stdout).contains("[1, 2, 3, 4, 5]"),
         "{}",
         String::from_utf8_lossy(&first.stdout)
     );

@@ -7,6 +7,25 @@ pub enum Authority {
     Tenant(EntraTenantId),
     /// `https://login.microsoftonline.com/organizations/`: any work or school tenant on the allow-list.
     Organizations(Vec<EntraTenantId>),
+    /// Not connected yet: a `pending` tenant's, whose customer has not said (or connected) its Entra
+    /// tenant. It keeps the kind it will have once connected, and accepts no token.
+    NotConnected(AuthorityKind),
+}
+
+/// The two kinds of authority, without their tenants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthorityKind {
+    Tenant,
+    Organizations,
+}
+
+impl AuthorityKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Tenant => "tenant",
+            Self::Organizations => "organizations",
+        }
+    }
 }
 
 impl Authority {
@@ -23,9 +42,14 @@ impl Authority {
 
     pub fn kind(&self) -> &'static str {
         match self {
-            Self::Tenant(_) => "tenant",
-            Self::Organizations(_) => "organizations",
+            Self::Tenant(_) | Self::NotConnected(AuthorityKind::Tenant) => "tenant",
+            Self::Organizations(_) | Self::NotConnected(AuthorityKind::Organizations) => "organizations",
         }
+    }
+
+    /// Whether it names at least one Entra tenant.
+    pub fn is_connected(&self) -> bool {
+        !matches!(self, Self::NotConnected(_))
     }
 
     /// Whether a token issued in Entra tenant `tid` may be accepted under this authority.
@@ -33,6 +57,7 @@ impl Authority {
         match self {
             Self::Tenant(only) => only == tid,
             Self::Organizations(allowed) => allowed.contains(tid),
+            Self::NotConnected(_) => false,
         }
     }
 }
@@ -96,6 +121,20 @@ mod tests {
         assert_eq!(authority, Authority::Organizations(vec![a]));
         assert!(authority.accepts(&a));
         assert!(!authority.accepts(&tid("22222222-2222-2222-2222-222222222222")));
+    }
+
+    #[test]
+    fn an_authority_not_connected_yet_keeps_its_kind_and_accepts_no_tenant() {
+        let any = tid("11111111-1111-1111-1111-111111111111");
+        for (kind, name) in
+            [(AuthorityKind::Tenant, "tenant"), (AuthorityKind::Organizations, "organizations")]
+        {
+            let authority = Authority::NotConnected(kind);
+            assert_eq!(authority.kind(), name);
+            assert!(!authority.accepts(&any));
+            assert!(!authority.is_connected());
+        }
+        assert!(Authority::Tenant(any).is_connected());
     }
 
     #[test]

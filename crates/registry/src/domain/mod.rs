@@ -9,7 +9,7 @@ mod slug;
 mod tenant;
 mod url;
 
-pub use authority::{Authority, EntraSettings};
+pub use authority::{Authority, AuthorityKind, EntraSettings};
 pub use connection_string::{AccessKey, ConnectionString, fingerprint};
 pub use guid::{AppId, EntraTenantId, Guid};
 pub use limits::Limits;

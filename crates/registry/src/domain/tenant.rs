@@ -5,8 +5,8 @@ use secrecy::SecretString;
 use uuid::Uuid;
 
 use super::{
-    AccessKey, AcsEndpoint, AppId, AuthorizationPolicy, EntraSettings, EntraTenantId, InvalidValue, Limits,
-    TenantSlug,
+    AccessKey, AcsEndpoint, AppId, Authority, AuthorityKind, AuthorizationPolicy, EntraSettings,
+    EntraTenantId, InvalidValue, Limits, TenantSlug,
 };
 use crate::sealing::StoredSecret;
 
@@ -56,6 +56,9 @@ impl DisplayName {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TenantStatus {
+    /// Created, not connected yet: its customer's admin connects it through an invitation. It
+    /// exchanges nothing, and only it may lack an Entra tenant ([`TenantStatus::admits`]).
+    Pending,
     Active,
     Suspended,
 }
@@ -63,16 +66,33 @@ pub enum TenantStatus {
 impl TenantStatus {
     pub fn parse(value: &str) -> Result<Self, InvalidValue> {
         match value {
+            "pending" => Ok(Self::Pending),
             "active" => Ok(Self::Active),
             "suspended" => Ok(Self::Suspended),
-            _ => Err(InvalidValue::new("must be 'active' or 'suspended'")),
+            _ => Err(InvalidValue::new("must be 'pending', 'active' or 'suspended'")),
         }
     }
 
     pub fn as_str(&self) -> &'static str {
         match self {
+            Self::Pending => "pending",
             Self::Active => "active",
             Self::Suspended => "suspended",
+        }
+    }
+
+    /// Whether a tenant of this status may have `entra`: an authority that is not connected to an
+    /// Entra tenant yet is a pending tenant's only (the `tenants_authority_complete` CHECK holds the
+    /// same rule).
+    pub fn admits(&self, entra: &EntraSettings) -> Result<(), InvalidValue> {
+        match (self, entra.authority()) {
+            (Self::Pending, _) | (_, Authority::Tenant(_) | Authority::Organizations(_)) => Ok(()),
+            (_, Authority::NotConnected(AuthorityKind::Tenant)) => {
+                Err(InvalidValue::new("is required for authority 'tenant' (unless status is 'pending')"))
+            }
+            (_, Authority::NotConnected(AuthorityKind::Organizations)) => Err(InvalidValue::new(
+                "must list at least one tenant for authority 'organizations' (unless status is 'pending')",
+            )),
         }
     }
 }

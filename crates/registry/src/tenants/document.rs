@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::{
-    domain::{AcsCredential, Authority, AuthorizationPolicy, JwtKey, Tenant},
+    domain::{AcsCredential, Authority, AuthorityKind, AuthorizationPolicy, JwtKey, Tenant},
     sealing::StoredSecret,
 };
 
@@ -31,6 +31,11 @@ fn entra(tenant: &Tenant) -> Value {
     match tenant.entra.authority() {
         Authority::Tenant(id) => entra.insert("tenantId".into(), id.to_string().into()),
         Authority::Organizations(allowed) => entra.insert("allowedTenantIds".into(), strings(allowed)),
+        // A pending tenant's: no tenant yet (`organizations` shows its empty list).
+        Authority::NotConnected(AuthorityKind::Tenant) => None,
+        Authority::NotConnected(AuthorityKind::Organizations) => {
+            entra.insert("allowedTenantIds".into(), Value::Array(Vec::new()))
+        }
     };
     entra.insert("allowedAppIds".into(), strings(tenant.entra.allowed_app_ids()));
     Value::Object(entra)

@@ -8,8 +8,9 @@ use uuid::Uuid;
 use crate::{
     RegistryError,
     domain::{
-        AcsConnection, AcsCredential, AcsEndpoint, AppId, Authority, AuthorizationPolicy, DisplayName,
-        EntraSettings, EntraTenantId, Limits, Tenant, TenantId, TenantSlug, TenantStatus, Transport,
+        AcsConnection, AcsCredential, AcsEndpoint, AppId, Authority, AuthorityKind, AuthorizationPolicy,
+        DisplayName, EntraSettings, EntraTenantId, Limits, Tenant, TenantId, TenantSlug, TenantStatus,
+        Transport,
     },
     sealing::StoredSecret,
 };
@@ -61,6 +62,7 @@ pub(super) fn authority_columns(authority: &Authority) -> (&'static str, Option<
         Authority::Organizations(allowed) => {
             ("organizations", None, allowed.iter().map(EntraTenantId::as_uuid).collect())
         }
+        Authority::NotConnected(kind) => (kind.as_str(), None, Vec::new()),
     }
 }
 
@@ -79,8 +81,12 @@ impl TryFrom<TenantRow> for Tenant {
         let tenant_ids = |ids: Vec<Uuid>| {
             ids.into_iter().map(EntraTenantId::from_uuid).collect::<Result<Vec<_>, _>>().map_err(corrupt)
         };
+        let status = TenantStatus::parse(&row.status).map_err(corrupt)?;
+        let unlisted = row.entra_allowed_tenant_ids.is_empty();
         let authority = match (row.entra_authority.as_str(), row.entra_tenant_id) {
             ("tenant", Some(id)) => Authority::Tenant(EntraTenantId::from_uuid(id).map_err(corrupt)?),
+            ("tenant", None) if unlisted => Authority::NotConnected(AuthorityKind::Tenant),
+            ("organizations", None) if unlisted => Authority::NotConnected(AuthorityKind::Organizations),
             ("organizations", None) => {
                 Authority::organizations(tenant_ids(row.entra_allowed_tenant_ids)?).map_err(corrupt)?
             }
@@ -102,8 +108,14 @@ impl TryFrom<TenantRow> for Tenant {
             id: TenantId::from_uuid(row.id),
             slug: TenantSlug::parse(&row.slug).map_err(corrupt)?,
             display_name: DisplayName::parse(&row.display_name).map_err(corrupt)?,
-            status: TenantStatus::parse(&row.status).map_err(corrupt)?,
-            entra: EntraSettings::new(authority, apps).map_err(corrupt)?,
+            entra: {
+                let entra = EntraSettings::new(authority, apps).map_err(corrupt)?;
+                status
+                    .admits(&entra)
+                    .map_err(|e| corrupt(format!("entra of a {} tenant {e}", status.as_str())))?;
+                entra
+            },
+            status,
             acs: AcsConnection {
                 // Stored values were checked on write; the transport is enforced again at call time.
                 endpoint: AcsEndpoint::parse(&row.acs_endpoint, Transport::AllowInsecureHttp)

@@ -25,7 +25,7 @@ pub fn new_tenant(body: CreateTenantRequest, transport: Transport) -> Result<New
     let slug = input::slug(&mut p, &body.slug);
     let display_name = input::display_name(&mut p, &body.display_name);
     let status = input::status(&mut p, body.status.as_deref());
-    let entra = input::entra(&mut p, &body.entra);
+    let entra = input::entra(&mut p, &body.entra, status);
     let acs = input::acs(&mut p, "/acs", body.acs, transport);
     let authorization = input::authorization(&mut p, body.authorization, None, transport);
     let limits = input::limits(&mut p, body.limits.as_ref());
@@ -63,7 +63,7 @@ pub fn changes(current: &Tenant, patch: Value, transport: Transport) -> Result<T
     let mut p = Problems::default();
     let display_name = input::display_name(&mut p, &merged.display_name);
     let status = input::status(&mut p, Some(&merged.status));
-    let entra = input::entra(&mut p, &merged.entra);
+    let entra = input::entra(&mut p, &merged.entra, status);
     let kept = kept_type.then(|| current.authorization.stored()).flatten();
     let authorization = input::authorization(&mut p, merged.authorization, kept.as_ref(), transport);
     let limits = input::limits(&mut p, Some(&merged.limits));

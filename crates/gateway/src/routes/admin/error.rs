@@ -24,8 +24,16 @@ pub enum AdminError {
     NotFound,
     #[error("admin key not found")]
     AdminKeyNotFound,
+    #[error("invitation not found")]
+    InvitationNotFound,
     #[error("a tenant with this slug already exists")]
     Conflict,
+    /// The resource's state does not allow the call; the detail says why and what would.
+    #[error("{0}")]
+    StateConflict(String),
+    /// A feature whose settings this gateway lacks; the detail names them.
+    #[error("{0}")]
+    NotConfigured(String),
     #[error("If-Match is required for this change")]
     PreconditionRequired,
     #[error("tenant is at version {current}; If-Match does not match")]
@@ -59,8 +67,11 @@ impl AdminError {
             Self::InvalidRequest(_) => Category::Client(ClientFault::Input),
             Self::Validation(_) => Category::Client(ClientFault::Validation),
             Self::Forbidden(_) => Category::Client(ClientFault::Forbidden),
-            Self::NotFound | Self::AdminKeyNotFound => Category::Client(ClientFault::NotFound),
-            Self::Conflict => Category::Client(ClientFault::Conflict),
+            Self::NotFound | Self::AdminKeyNotFound | Self::InvitationNotFound => {
+                Category::Client(ClientFault::NotFound)
+            }
+            Self::Conflict | Self::StateConflict(_) => Category::Client(ClientFault::Conflict),
+            Self::NotConfigured(_) => Category::NotConfigured,
             Self::PreconditionRequired => Category::Client(ClientFault::PreconditionRequired),
             Self::PreconditionFailed { .. } => Category::Client(ClientFault::PreconditionFailed),
             Self::RegistryUnavailable => Category::Upstream {

@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 
 use registry::domain::{
-    AcsEndpoint, AppId, Authority, AuthorizationPolicy, ConnectionString, DisplayName, EntraSettings,
-    EntraTenantId, InvalidValue, JwtKey, Limits, NewAcsConnection, NewAcsCredential, SecretInput, ServiceUrl,
-    TenantSlug, TenantStatus, Transport, WebhookTimeouts, check_shared_secret,
+    AcsEndpoint, AppId, Authority, AuthorityKind, AuthorizationPolicy, ConnectionString, DisplayName,
+    EntraSettings, EntraTenantId, InvalidValue, JwtKey, Limits, NewAcsConnection, NewAcsCredential,
+    SecretInput, ServiceUrl, TenantSlug, TenantStatus, Transport, WebhookTimeouts, check_shared_secret,
 };
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -22,7 +22,8 @@ pub struct CreateTenantRequest {
     pub slug: String,
     #[schema(example = "Fabrikam Inc.")]
     pub display_name: String,
-    /// `active` (default) or `suspended`
+    /// `active` (default), `suspended`, or `pending`: not connected yet (no Entra tenant needed; it
+    /// exchanges nothing until its customer's admin connects it through an invitation)
     pub status: Option<String>,
     pub entra: EntraInput,
     pub acs: AcsInput,
@@ -47,9 +48,9 @@ pub struct EntraInput {
     /// `tenant` or `organizations`
     #[schema(example = "tenant")]
     pub authority: String,
-    /// Required for `authority: tenant`.
+    /// Required for `authority: tenant`, unless the tenant is `pending`.
     pub tenant_id: Option<String>,
-    /// Required and non-empty for `authority: organizations`.
+    /// Required and non-empty for `authority: organizations`, unless the tenant is `pending`.
     pub allowed_tenant_ids: Option<Vec<String>>,
     pub allowed_app_ids: Vec<String>,
 }
@@ -166,7 +167,10 @@ pub fn limits(p: &mut Problems, value: Option<&LimitsInput>) -> Option<Limits> {
     }
 }
 
-pub fn entra(p: &mut Problems, input: &EntraInput) -> Option<EntraSettings> {
+/// The Entra settings; `status` is the tenant's (when it parsed): only a `pending` tenant may name no
+/// Entra tenant yet.
+pub fn entra(p: &mut Problems, input: &EntraInput, status: Option<TenantStatus>) -> Option<EntraSettings> {
+    let pending = status == Some(TenantStatus::Pending);
     let mut guids = |field: String, values: &[String]| -> Vec<Option<EntraTenantId>> {
         values
             .iter()
@@ -178,13 +182,20 @@ pub fn entra(p: &mut Problems, input: &EntraInput) -> Option<EntraSettings> {
         ("tenant", Some(id), None) => {
             p.check("/entra/tenantId", EntraTenantId::parse(id)).map(Authority::Tenant)
         }
+        ("tenant", None, None) if pending => Some(Authority::NotConnected(AuthorityKind::Tenant)),
         ("tenant", None, _) => {
-            p.push("/entra/tenantId", "is required for authority 'tenant'");
+            p.push("/entra/tenantId", "is required for authority 'tenant' (unless status is 'pending')");
             None
         }
         ("tenant", Some(_), Some(_)) => {
             p.push("/entra/allowedTenantIds", "applies only to authority 'organizations'");
             None
+        }
+        ("organizations", None, None) if pending => {
+            Some(Authority::NotConnected(AuthorityKind::Organizations))
+        }
+        ("organizations", None, Some(ids)) if pending && ids.is_empty() => {
+            Some(Authority::NotConnected(AuthorityKind::Organizations))
         }
         ("organizations", None, Some(ids)) => {
             let parsed = guids("/entra/allowedTenantIds".into(), ids);
@@ -192,7 +203,10 @@ pub fn entra(p: &mut Problems, input: &EntraInput) -> Option<EntraSettings> {
             parsed.and_then(|ids| p.check("/entra/allowedTenantIds", Authority::organizations(ids)))
         }
         ("organizations", None, None) => {
-            p.push("/entra/allowedTenantIds", "is required for authority 'organizations'");
+            p.push(
+                "/entra/allowedTenantIds",
+                "is required for authority 'organizations' (unless status is 'pending')",
+            );
             None
         }
         ("organizations", Some(_), _) => {

@@ -81,6 +81,7 @@ pub struct TenantPatch {
 #[schema(rename_all = "lowercase")]
 #[expect(dead_code, reason = "OpenAPI only")]
 enum StatusName {
+    Pending,
     Active,
     Suspended,
 }

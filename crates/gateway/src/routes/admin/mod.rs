@@ -1,5 +1,5 @@
-//! The admin API (`/admin/v1`): tenants, audit events and admin keys, for SaaS operators holding an
-//! admin key; what each key's role allows is in [`permission`].
+//! The admin API (`/admin/v1`): tenants, their invitations, audit events and admin keys, for SaaS
+//! operators holding an admin key; what each key's role allows is in [`permission`].
 
 mod actor;
 pub(crate) mod admin_keys;
@@ -11,6 +11,7 @@ pub mod decode;
 mod error;
 mod if_match;
 mod input;
+pub(crate) mod invitations;
 mod merge;
 pub mod permission;
 pub(crate) mod stats;
@@ -40,6 +41,9 @@ pub fn scope() -> Scope<
         .service(tenants::patch_tenant)
         .service(tenants::replace_tenant_acs)
         .service(tenants::delete_tenant)
+        .service(invitations::create_invitation)
+        .service(invitations::list_invitations)
+        .service(invitations::revoke_invitation)
         .service(audit_events::list_audit_events)
         .service(admin_keys::create_admin_key)
         .service(admin_keys::list_admin_keys)

@@ -4,9 +4,13 @@
 //! | role | may |
 //! |---|---|
 //! | `owner` | everything, including admin keys |
-//! | `operator` | tenants, stats, audit; not admin keys |
-//! | `reader` | list and read tenants, stats, audit |
-//! | `tenant` | its own tenant: read it, its stats and audit, rotate its ACS credential, and change (by merge patch) only `entra.allowedAppIds` and `authorization` |
+//! | `operator` | tenants, invitations, stats, audit; not admin keys |
+//! | `reader` | list and read tenants, their invitations, stats, audit |
+//! | `tenant` | its own tenant: read it, its invitations, stats and audit, rotate its ACS credential, and change (by merge patch) only `entra.allowedAppIds` and `authorization` |
+//!
+//! Invitations are created and revoked by owners and operators only: an invitation connects a
+//! tenant to a Microsoft 365 tenant, which a `tenant` key may not change. Listing them shows no
+//! link (only its state), so every role may read its tenants' invitations.
 //!
 //! A refusal is `403 forbidden`; the key itself was checked before (`401`) by [`super::auth`].
 
@@ -35,6 +39,10 @@ pub enum Permission<'a> {
     /// The audit trail of one tenant, or of everything (`None`).
     ReadAudit(Option<&'a TenantSlug>),
     ManageAdminKeys,
+    /// List a tenant's invitations (their states; never a link).
+    ReadInvitations(&'a TenantSlug),
+    /// Create or revoke a tenant's invitations.
+    ManageInvitations(&'a TenantSlug),
 }
 
 impl Permission<'_> {
@@ -46,7 +54,9 @@ impl Permission<'_> {
             | Self::RotateAcs(slug)
             | Self::DeleteTenant(slug)
             | Self::ReadStats(slug)
-            | Self::ReadAudit(Some(slug)) => Some(slug),
+            | Self::ReadAudit(Some(slug))
+            | Self::ReadInvitations(slug)
+            | Self::ManageInvitations(slug) => Some(slug),
             Self::CreateTenant | Self::ListTenants | Self::ReadAudit(None) | Self::ManageAdminKeys => None,
         }
     }
@@ -64,6 +74,8 @@ impl Permission<'_> {
             Self::ReadAudit(Some(_)) => "read this tenant's audit events",
             Self::ReadAudit(None) => "read every tenant's audit events",
             Self::ManageAdminKeys => "manage admin keys",
+            Self::ReadInvitations(_) => "read this tenant's invitations",
+            Self::ManageInvitations(_) => "create or revoke invitations",
         }
     }
 }
@@ -75,14 +87,22 @@ pub fn allows(scope: &AdminKeyScope, permission: Permission<'_>) -> bool {
         AdminKeyScope::Owner => true,
         AdminKeyScope::Operator => permission != P::ManageAdminKeys,
         AdminKeyScope::Reader => {
-            matches!(permission, P::ListTenants | P::ReadTenant(_) | P::ReadStats(_) | P::ReadAudit(_))
+            matches!(
+                permission,
+                P::ListTenants | P::ReadTenant(_) | P::ReadStats(_) | P::ReadAudit(_) | P::ReadInvitations(_)
+            )
         }
         AdminKeyScope::Tenant(own) => {
             let own_tenant = permission.tenant() == Some(own);
             own_tenant
                 && matches!(
                     permission,
-                    P::ReadTenant(_) | P::EditTenant(_) | P::RotateAcs(_) | P::ReadStats(_) | P::ReadAudit(_)
+                    P::ReadTenant(_)
+                        | P::EditTenant(_)
+                        | P::RotateAcs(_)
+                        | P::ReadStats(_)
+                        | P::ReadAudit(_)
+                        | P::ReadInvitations(_)
                 )
         }
     }
@@ -192,6 +212,19 @@ mod tests {
         {
             assert!(!allows(&scope, Permission::ManageAdminKeys), "{scope:?}");
         }
+    }
+
+    #[test]
+    fn owners_and_operators_manage_invitations_and_every_role_reads_its_tenants() {
+        let (own, other) = (slug("fabrikam"), slug("contoso"));
+        for scope in [AdminKeyScope::Owner, AdminKeyScope::Operator] {
+            assert!(allows(&scope, Permission::ManageInvitations(&own)), "{scope:?}");
+        }
+        for scope in [AdminKeyScope::Reader, AdminKeyScope::Tenant(own.clone())] {
+            assert!(!allows(&scope, Permission::ManageInvitations(&own)), "{scope:?}");
+            assert!(allows(&scope, Permission::ReadInvitations(&own)), "{scope:?}");
+        }
+        assert!(!allows(&AdminKeyScope::Tenant(own), Permission::ReadInvitations(&other)));
     }
 
     #[test]

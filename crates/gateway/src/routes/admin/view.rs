@@ -9,7 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use registry::{
-    domain::{AcsCredential, Authority, AuthorizationPolicy, JwtKey, Tenant},
+    domain::{AcsCredential, Authority, AuthorityKind, AuthorizationPolicy, JwtKey, Tenant},
     sealing::StoredSecret,
 };
 
@@ -18,6 +18,7 @@ use registry::{
 pub struct TenantView {
     pub slug: String,
     pub display_name: String,
+    /// `active`, `suspended`, or `pending` (not connected yet: exchanges nothing)
     #[schema(example = "active")]
     pub status: String,
     pub entra: EntraView,
@@ -93,6 +94,9 @@ impl From<&Tenant> for TenantView {
         let (tenant_id, allowed_tenant_ids) = match t.entra.authority() {
             Authority::Tenant(id) => (Some(id.to_string()), None),
             Authority::Organizations(allowed) => (None, Some(strings(allowed))),
+            // A pending tenant's: no tenant yet (`organizations` shows its empty list).
+            Authority::NotConnected(AuthorityKind::Tenant) => (None, None),
+            Authority::NotConnected(AuthorityKind::Organizations) => (None, Some(Vec::new())),
         };
         let (acs_tenant, acs_client) = match &t.acs.credential {
             AcsCredential::AccessKey(_) => (None, None),

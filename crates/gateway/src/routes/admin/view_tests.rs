@@ -95,6 +95,15 @@ fn every_shape() -> Vec<Value> {
     ];
     let mut bodies = vec![body(&multi, &client, &policies[0])];
     bodies.extend(policies.iter().map(|policy| body(&single, &key, policy)));
+    // Pending tenants, not connected to an Entra tenant yet.
+    for entra in [
+        json!({"authority": "tenant", "allowedAppIds": [APP_ID]}),
+        json!({"authority": "organizations", "allowedTenantIds": [], "allowedAppIds": [APP_ID]}),
+    ] {
+        let mut pending = body(&entra, &key, &policies[4]);
+        pending["status"] = json!("pending");
+        bodies.push(pending);
+    }
     bodies
 }
 
