@@ -48,37 +48,17 @@ work=${work:-$(mktemp -d /tmp/acs-profile.XXXXXX)}
 mkdir -p "$work"
 echo "work directory: $work" >&2
 
-ds_pid="" gw_pid=""
+. "$root/bench/stack.sh"
 stop() {
-  if [ -n "$gw_pid" ]; then kill -TERM "$gw_pid" 2>/dev/null || true; wait "$gw_pid" 2>/dev/null || true; fi
-  if [ -n "$ds_pid" ]; then kill -INT "$ds_pid" 2>/dev/null || true; wait "$ds_pid" 2>/dev/null || true; fi
+  stop_stack
   rm -rf "$work/data"
 }
 trap stop EXIT
 trap 'exit 130' INT TERM
 
-env -u DATABASE_URL RUST_LOG=warn taskset -c 1 "$bin/acs-devstack" --no-gateway --data-dir "$work/data" \
-  --env-file "$work/env" --gateway-listen 127.0.0.1:0 --entra-listen 127.0.0.1:0 --acs-listen 127.0.0.1:0 \
-  >"$work/devstack.log" 2>&1 &
-ds_pid=$!
-for _ in $(seq 1 600); do
-  [ -f "$work/env" ] && break
-  kill -0 "$ds_pid" 2>/dev/null || { cat "$work/devstack.log" >&2; exit 1; }
-  sleep 0.2
-done
-(
-  set -a && . "$work/env" && set +a && unset RUST_LOG
-  cd "$work"
-  exec taskset -c 0 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/callgrind.out.%p" \
-    "$bin/acs-gateway" serve
-) >"$work/gateway.log" 2>&1 &
-gw_pid=$!
-url=$(sed -n "s/^ACSGW_URL='\(.*\)'$/\1/p" "$work/env")
-for _ in $(seq 1 600); do
-  curl -sf "$url/readyz" >/dev/null && break
-  kill -0 "$gw_pid" 2>/dev/null || { cat "$work/gateway.log" >&2; exit 1; }
-  sleep 0.5
-done
+start_standins "$work" || exit 1
+start_gateway "$work" "$work/gateway.log" valgrind --tool=callgrind --instr-atstart=no \
+  --callgrind-out-file="$work/callgrind.out.%p" "$bin/acs-gateway" || exit 1
 
 # Runs one scenario with collection on and dumps its profile as callgrind.out.<pid>.<n>.
 profile() {

@@ -81,38 +81,13 @@ machine() {
   echo
 }
 
-ds_pid="" gw_pid=""
-stop_stack() {
-  if [ -n "$gw_pid" ]; then kill -TERM "$gw_pid" 2>/dev/null || true; wait "$gw_pid" 2>/dev/null || true; fi
-  if [ -n "$ds_pid" ]; then kill -INT "$ds_pid" 2>/dev/null || true; wait "$ds_pid" 2>/dev/null || true; fi
-  gw_pid="" ds_pid=""
-}
+. "$root/bench/stack.sh"
 trap stop_stack EXIT
 trap 'exit 130' INT TERM
 
 # Starts the stand-ins on core 1 and the gateway $1 on core 0, each with a fresh data directory.
 start_stack() {
-  local gateway=$1 dir=$2
-  mkdir -p "$dir"
-  env -u DATABASE_URL RUST_LOG=warn taskset -c 1 "$bin/acs-devstack" --no-gateway --data-dir "$dir/data" \
-    --env-file "$dir/env" --gateway-listen 127.0.0.1:0 --entra-listen 127.0.0.1:0 --acs-listen 127.0.0.1:0 \
-    >"$dir/devstack.log" 2>&1 &
-  ds_pid=$!
-  for _ in $(seq 1 600); do
-    [ -f "$dir/env" ] && break
-    kill -0 "$ds_pid" 2>/dev/null || { cat "$dir/devstack.log" >&2; return 1; }
-    sleep 0.2
-  done
-  (set -a && . "$dir/env" && set +a && unset RUST_LOG && exec taskset -c 0 "$gateway" serve) >"$gateway_log" 2>&1 &
-  gw_pid=$!
-  url=$(sed -n "s/^ACSGW_URL='\(.*\)'$/\1/p" "$dir/env")
-  for _ in $(seq 1 300); do
-    curl -sf "$url/readyz" >/dev/null && return 0
-    kill -0 "$gw_pid" 2>/dev/null || { echo "the gateway exited; see $gateway_log" >&2; return 1; }
-    sleep 0.2
-  done
-  echo "the gateway did not become ready" >&2
-  return 1
+  start_standins "$2" && start_gateway "$2" "$gateway_log" "$1"
 }
 
 memory() {
